@@ -1,0 +1,14 @@
+namespace EventSourcing.Deciders;
+
+/// <summary>How <see cref="DeciderHandler{TCommand, TEvent, TState}"/> retries after a concurrency conflict.</summary>
+public sealed class CommandHandlingOptions
+{
+    /// <summary>How many times a command is decided again after a conflict before the conflict is reported. Default 10.</summary>
+    public int MaxConflictRetries { get; set; } = 10;
+
+    /// <summary>The first pause before deciding again; later pauses grow exponentially, with jitter. Default 2 ms.</summary>
+    public TimeSpan ConflictRetryDelay { get; set; } = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>The longest pause between two attempts. Default 200 ms.</summary>
+    public TimeSpan MaxConflictRetryDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+}

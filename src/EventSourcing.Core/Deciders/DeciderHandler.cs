@@ -1,0 +1,142 @@
+using EventSourcing.Commands;
+using EventSourcing.Events;
+using EventSourcing.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Retry;
+
+namespace EventSourcing.Deciders;
+
+/// <summary>
+/// Handles a command with a <see cref="Decider{TCommand, TEvent, TState}"/>: load the stream, fold it, decide,
+/// and append with the version loaded. On a concurrency conflict it reloads and decides again, a bounded number
+/// of times (<see cref="CommandHandlingOptions"/>), then lets the <see cref="ConcurrencyException"/> through.
+/// A command whose id already appears in the stream's metadata is not decided again: its first result is returned.
+/// </summary>
+public sealed partial class DeciderHandler<TCommand, TEvent, TState>
+    where TCommand : notnull
+    where TEvent : notnull
+{
+    private readonly Decider<TCommand, TEvent, TState> _decider;
+    private readonly IEventStore _store;
+    private readonly ILogger _logger;
+    private readonly ResiliencePipeline _retry;
+
+    /// <summary>Creates the handler.</summary>
+    public DeciderHandler(
+        Decider<TCommand, TEvent, TState> decider,
+        IEventStore store,
+        IOptions<CommandHandlingOptions>? options = null,
+        ILogger<DeciderHandler<TCommand, TEvent, TState>>? logger = null,
+        TimeProvider? timeProvider = null)
+    {
+        _decider = decider ?? throw new ArgumentNullException(nameof(decider));
+        _store = store ?? throw new ArgumentNullException(nameof(store));
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _retry = BuildRetry(options?.Value ?? new CommandHandlingOptions(), timeProvider ?? TimeProvider.System);
+    }
+
+    /// <summary>Handles <paramref name="command"/> on <paramref name="streamId"/>; a command implementing <see cref="IIdempotentCommand"/> carries its id into the metadata.</summary>
+    public Task<CommandResult> HandleAsync(string streamId, TCommand command, CancellationToken cancellationToken) =>
+        HandleAsync(streamId, command, MetadataOf(command), cancellationToken);
+
+    /// <summary>Handles <paramref name="command"/> on <paramref name="streamId"/>, stamping the appended events with <paramref name="metadata"/>.</summary>
+    /// <exception cref="DomainException">The decider refused the command; nothing was stored.</exception>
+    /// <exception cref="ConcurrencyException">Conflicts went on after every retry.</exception>
+    public async Task<CommandResult> HandleAsync(string streamId, TCommand command, EventMetadata metadata, CancellationToken cancellationToken)
+    {
+        AppendGuard.StreamId(streamId);
+        ArgumentNullException.ThrowIfNull(command);
+        ArgumentNullException.ThrowIfNull(metadata);
+        var attempt = new Attempt(this, streamId, command, metadata);
+        return await _retry.ExecuteAsync(
+            static (attempt, token) => new ValueTask<CommandResult>(attempt.Handler.DecideAndAppendAsync(attempt, token)),
+            attempt,
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<CommandResult> DecideAndAppendAsync(Attempt attempt, CancellationToken cancellationToken)
+    {
+        var (_, streamId, command, metadata) = attempt;
+        var state = _decider.Initial;
+        long version = 0, position = 0, appliedVersion = 0, appliedPosition = 0;
+        var applied = 0;
+        await foreach (var envelope in _store.ReadStreamAsync(streamId, 1, cancellationToken).ConfigureAwait(false))
+        {
+            if (envelope.Data is not TEvent @event)
+            {
+                throw new InvalidOperationException($"Stream '{streamId}' holds an event of type '{envelope.EventType}' that is not a {typeof(TEvent).Name}.");
+            }
+
+            state = _decider.Evolve(state, @event);
+            (version, position) = (envelope.StreamVersion, envelope.Position);
+            if (metadata.CommandId is { } commandId && envelope.Metadata.CommandId == commandId)
+            {
+                (appliedVersion, appliedPosition, applied) = (version, position, applied + 1);
+            }
+        }
+
+        if (applied > 0)
+        {
+            LogAlreadyApplied(_logger, metadata.CommandId, streamId);
+            return new CommandResult(streamId, appliedVersion, appliedPosition, applied);
+        }
+
+        var events = _decider.Decide(command, state);
+        if (events.Count == 0)
+        {
+            return new CommandResult(streamId, version, position, 0);
+        }
+
+        var toAppend = new object[events.Count];
+        for (var i = 0; i < toAppend.Length; i++)
+        {
+            toAppend[i] = events[i];
+        }
+
+        var result = await _store.AppendAsync(streamId, ExpectedVersion.Exact(version), toAppend, metadata, cancellationToken).ConfigureAwait(false);
+        return new CommandResult(streamId, result.StreamVersion, result.Position, toAppend.Length);
+    }
+
+    private ResiliencePipeline BuildRetry(CommandHandlingOptions options, TimeProvider timeProvider)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(options.MaxConflictRetries);
+        var builder = new ResiliencePipelineBuilder { TimeProvider = timeProvider };
+        if (options.MaxConflictRetries > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<ConcurrencyException>(),
+                MaxRetryAttempts = options.MaxConflictRetries,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = options.ConflictRetryDelay,
+                MaxDelay = options.MaxConflictRetryDelay,
+                OnRetry = arguments =>
+                {
+                    if (arguments.Outcome.Exception is ConcurrencyException conflict)
+                    {
+                        LogConflict(_logger, conflict.StreamId, arguments.AttemptNumber + 1, options.MaxConflictRetries);
+                    }
+
+                    return default;
+                },
+            });
+        }
+
+        return builder.Build();
+    }
+
+    private static EventMetadata MetadataOf(TCommand command) =>
+        command is IIdempotentCommand { CommandId: var id } && id != Guid.Empty ? new EventMetadata { CommandId = id } : EventMetadata.Empty;
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Conflict on stream {StreamId}; deciding again (retry {Retry} of {MaxRetries})")]
+    private static partial void LogConflict(ILogger logger, string streamId, int retry, int maxRetries);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Command {CommandId} is already applied to stream {StreamId}; returning its first result")]
+    private static partial void LogAlreadyApplied(ILogger logger, Guid? commandId, string streamId);
+
+    private sealed record Attempt(DeciderHandler<TCommand, TEvent, TState> Handler, string StreamId, TCommand Command, EventMetadata Metadata);
+}

@@ -1,0 +1,25 @@
+namespace EventSourcing.Events;
+
+/// <summary>
+/// What is known about why and by whom an event was written. Stored beside every event.
+/// </summary>
+public sealed record EventMetadata
+{
+    /// <summary>No metadata: no command, correlation, causation or user.</summary>
+    public static EventMetadata Empty { get; } = new();
+
+    /// <summary>
+    /// The id of the command that produced the event. When set, the ids of the appended events are
+    /// derived from it, so appending the same command twice stores its events once.
+    /// </summary>
+    public Guid? CommandId { get; init; }
+
+    /// <summary>Ties together every message of one business flow (for example one HTTP request and what it caused).</summary>
+    public string? CorrelationId { get; init; }
+
+    /// <summary>The id of the message (command or event) that directly caused this one.</summary>
+    public string? CausationId { get; init; }
+
+    /// <summary>Who issued the command, as the application identifies users. Never personal data itself.</summary>
+    public string? User { get; init; }
+}

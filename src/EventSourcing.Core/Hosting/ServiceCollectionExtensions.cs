@@ -1,0 +1,44 @@
+using EventSourcing.Commands;
+using EventSourcing.Events;
+using EventSourcing.Storage;
+using Mediator;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace EventSourcing.Hosting;
+
+/// <summary>Registers EventSourcing in a service collection.</summary>
+public static class ServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the event store (in memory unless <paramref name="configure"/> chooses another), the event type registry
+    /// and serializer, decider handlers, and the command pipeline behaviours (validation, then idempotency) that
+    /// Mediator runs before every handler. Call <c>AddMediator()</c> (Mediator's source generator) as well.
+    /// </summary>
+    public static IServiceCollection AddEventSourcing(this IServiceCollection services, Action<EventSourcingBuilder> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+        var builder = new EventSourcingBuilder(services);
+        configure(builder);
+
+        services.AddOptions();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(builder.Events);
+        services.AddSingleton<IEventSerializer>(_ => new SystemTextJsonEventSerializer(builder.Events, builder.SerializerOptions));
+        if (builder.StoreFactory is null)
+        {
+            builder.UseInMemory();
+        }
+
+        services.AddSingleton<IEventStore>(builder.StoreFactory!);
+        services.AddSingleton<IEventReader>(provider => provider.GetRequiredService<IEventStore>());
+        services.AddSingleton<IEventWriter>(provider => provider.GetRequiredService<IEventStore>());
+
+        services.TryAddSingleton<IIdempotencyStore, InMemoryIdempotencyStore>();
+        services.TryAddSingleton<IdempotencyGate>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton(typeof(IPipelineBehavior<,>), typeof(ValidationBehavior<,>)));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton(typeof(IPipelineBehavior<,>), typeof(IdempotencyBehavior<,>)));
+        return services;
+    }
+}

@@ -1,0 +1,171 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using EventSourcing.Events;
+
+namespace EventSourcing.Storage;
+
+/// <summary>
+/// The embedded event store: thread-safe, gap-free global positions from 1, lock-free reads, and live
+/// subscriptions that wait for the next append instead of polling. Events are kept serialized, exactly as a
+/// database would hold them, and read back through the <see cref="IEventSerializer"/>. Nothing survives the process.
+/// </summary>
+public sealed class InMemoryEventStore : IEventStore
+{
+    private readonly Lock _writeLock = new();
+    private readonly AppendOnlyList<StoredEvent> _log = new();
+    private readonly ConcurrentDictionary<string, AppendOnlyList<StoredEvent>> _streams = new(StringComparer.Ordinal);
+    private readonly Dictionary<Guid, StoredEvent> _byEventId = [];
+    private readonly IEventSerializer _serializer;
+    private readonly TimeProvider _timeProvider;
+    private TaskCompletionSource _appended = NewSignal();
+
+    /// <summary>Creates an empty store.</summary>
+    public InMemoryEventStore(IEventSerializer serializer, TimeProvider? timeProvider = null)
+    {
+        _serializer = serializer ?? throw new ArgumentNullException(nameof(serializer));
+        _timeProvider = timeProvider ?? TimeProvider.System;
+    }
+
+    /// <inheritdoc />
+    public Task<AppendResult> AppendAsync(string streamId, ExpectedVersion expectedVersion, IReadOnlyList<object> events, EventMetadata metadata, CancellationToken cancellationToken)
+    {
+        AppendGuard.StreamId(streamId);
+        AppendGuard.Events(events);
+        ArgumentNullException.ThrowIfNull(metadata);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        var serialized = new SerializedEvent[events.Count];
+        for (var i = 0; i < events.Count; i++)
+        {
+            serialized[i] = _serializer.Serialize(events[i]);
+        }
+
+        return Task.FromResult(Append(streamId, expectedVersion, serialized, metadata));
+    }
+
+    /// <summary>Stores already serialized events as they are, bypassing the serializer (for tests of reading stored data).</summary>
+    internal AppendResult AppendSerialized(string streamId, ExpectedVersion expectedVersion, IReadOnlyList<SerializedEvent> events, EventMetadata metadata) =>
+        Append(streamId, expectedVersion, events, metadata);
+
+    private AppendResult Append(string streamId, ExpectedVersion expectedVersion, IReadOnlyList<SerializedEvent> events, EventMetadata metadata)
+    {
+        TaskCompletionSource appended;
+        AppendResult result;
+        lock (_writeLock)
+        {
+            var firstId = AppendGuard.EventId(metadata, 0);
+            if (metadata.CommandId is not null && _byEventId.TryGetValue(firstId, out var first))
+            {
+                return Repeat(streamId, first, metadata, events.Count);
+            }
+
+            var stream = _streams.GetOrAdd(streamId, static _ => new AppendOnlyList<StoredEvent>());
+            var version = (long)stream.Count;
+            if (!expectedVersion.IsSatisfiedBy(version))
+            {
+                throw new ConcurrencyException(streamId, expectedVersion, version);
+            }
+
+            var now = _timeProvider.GetUtcNow();
+            var position = (long)_log.Count;
+            for (var i = 0; i < events.Count; i++)
+            {
+                var stored = new StoredEvent(
+                    i == 0 ? firstId : AppendGuard.EventId(metadata, i), streamId, ++version, ++position,
+                    events[i].EventType, events[i].Data, metadata, now);
+                stream.Add(stored);
+                _log.Add(stored);
+                _byEventId.Add(stored.EventId, stored);
+            }
+
+            stream.Publish();
+            _log.Publish();
+            result = new AppendResult(streamId, version, position);
+            appended = _appended;
+            _appended = NewSignal();
+        }
+
+        appended.TrySetResult();
+        return result;
+    }
+
+    private AppendResult Repeat(string streamId, StoredEvent first, EventMetadata metadata, int count)
+    {
+        if (first.StreamId != streamId)
+        {
+            throw new InvalidOperationException($"Command {metadata.CommandId} was already applied to stream '{first.StreamId}', not '{streamId}'.");
+        }
+
+        var last = _byEventId.TryGetValue(AppendGuard.EventId(metadata, count - 1), out var found) ? found : first;
+        return new AppendResult(streamId, last.StreamVersion, last.Position, AlreadyApplied: true);
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<EventEnvelope> ReadStreamAsync(string streamId, long fromVersion, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        AppendGuard.StreamId(streamId);
+        ArgumentOutOfRangeException.ThrowIfNegative(fromVersion);
+        await Task.CompletedTask.ConfigureAwait(false);
+        if (!_streams.TryGetValue(streamId, out var stream))
+        {
+            yield break;
+        }
+
+        var count = stream.Count;
+        for (var index = (int)Math.Max(fromVersion - 1, 0); index < count; index++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return ToEnvelope(stream[index]);
+        }
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<EventEnvelope> ReadAllAsync(long fromPosition, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(fromPosition);
+        await Task.CompletedTask.ConfigureAwait(false);
+        var count = _log.Count;
+        for (var index = (int)Math.Max(fromPosition - 1, 0); index < count; index++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return ToEnvelope(_log[index]);
+        }
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<EventEnvelope> SubscribeAllAsync(long fromPosition, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(fromPosition);
+        var next = (int)Math.Max(fromPosition - 1, 0);
+        while (true)
+        {
+            // Take the signal before reading the count: an append after the read completes this very signal.
+            var appended = Volatile.Read(ref _appended).Task;
+            var count = _log.Count;
+            if (next >= count)
+            {
+                await appended.WaitAsync(cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            for (; next < count; next++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                yield return ToEnvelope(_log[next]);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<long> ReadHeadPositionAsync(CancellationToken cancellationToken) => Task.FromResult((long)_log.Count);
+
+    private EventEnvelope ToEnvelope(StoredEvent stored)
+    {
+        var data = _serializer.Deserialize(stored.EventType, stored.Data);
+        return new EventEnvelope(stored.EventId, stored.StreamId, stored.StreamVersion, stored.Position, data.EventType, data.Data, stored.Metadata, stored.Timestamp);
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private sealed record StoredEvent(Guid EventId, string StreamId, long StreamVersion, long Position, string EventType, byte[] Data, EventMetadata Metadata, DateTimeOffset Timestamp);
+}

@@ -1,0 +1,75 @@
+using EventSourcing.Events;
+using EventSourcing.Storage;
+
+namespace EventSourcing.Tests.Shared.Storage;
+
+public abstract partial class EventStoreContract
+{
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("   ")]
+    public async Task A_missing_stream_id_is_rejected(string? streamId)
+    {
+        var store = await CreateStoreAsync();
+
+        await Assert.ThrowsAnyAsync<ArgumentException>(() => Append(store, streamId!, ExpectedVersion.Any, ContractEvents.Thing(1)));
+        await Assert.ThrowsAnyAsync<ArgumentException>(() => ReadStream(store, streamId!));
+    }
+
+    [Fact]
+    public async Task An_append_without_events_or_with_a_null_event_is_rejected_and_stores_nothing()
+    {
+        var store = await CreateStoreAsync();
+        var stream = NewStreamId();
+
+        var empty = await Assert.ThrowsAsync<ArgumentException>(() => Append(store, stream, ExpectedVersion.Any));
+        await Assert.ThrowsAsync<ArgumentException>(() => Append(store, stream, ExpectedVersion.Any, ContractEvents.Thing(1), null!));
+
+        Assert.Contains("at least one event", empty.Message, StringComparison.Ordinal);
+        Assert.Empty(await ReadStream(store, stream));
+    }
+
+    [Fact]
+    public async Task Appending_an_unregistered_type_fails_naming_it_and_stores_nothing_of_the_batch()
+    {
+        var store = await CreateStoreAsync();
+        var stream = NewStreamId();
+
+        var error = await Assert.ThrowsAsync<UnknownEventTypeException>(() => Append(store, stream, ExpectedVersion.Any, ContractEvents.Thing(1), new NeverRegistered("x")));
+
+        Assert.Equal(typeof(NeverRegistered), error.ClrType);
+        Assert.Contains(nameof(NeverRegistered), error.Message, StringComparison.Ordinal);
+        Assert.Empty(await ReadStream(store, stream));
+    }
+
+    [Fact]
+    public async Task Reading_a_stored_type_name_that_is_not_registered_fails_naming_it()
+    {
+        var store = await CreateStoreAsync();
+        var stream = NewStreamId();
+        await WriteRawAsync(store, stream, "gone-away.v3", """{"value":"x"}""");
+
+        var error = await Assert.ThrowsAsync<UnknownEventTypeException>(() => ReadStream(store, stream));
+
+        Assert.Equal("gone-away.v3", error.EventTypeName);
+        Assert.Contains("'gone-away.v3'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_same_command_appended_twice_is_stored_once_and_returns_the_first_result()
+    {
+        var store = await CreateStoreAsync();
+        var stream = NewStreamId();
+        var metadata = new EventMetadata { CommandId = Guid.NewGuid() };
+        await Append(store, stream, ExpectedVersion.NoStream, ContractEvents.Thing(0));
+
+        var first = await store.AppendAsync(stream, ExpectedVersion.Exact(1), [ContractEvents.Thing(1), ContractEvents.Thing(2)], metadata, Ct);
+        var again = await store.AppendAsync(stream, ExpectedVersion.Exact(1), [ContractEvents.Thing(1), ContractEvents.Thing(2)], metadata, Ct);
+
+        Assert.False(first.AlreadyApplied);
+        Assert.True(again.AlreadyApplied);
+        Assert.Equal((first.StreamVersion, first.Position), (again.StreamVersion, again.Position));
+        Assert.Equal(3, (await ReadStream(store, stream)).Count);
+    }
+}

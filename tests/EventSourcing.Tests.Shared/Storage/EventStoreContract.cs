@@ -1,0 +1,139 @@
+using EventSourcing.Events;
+using EventSourcing.Storage;
+
+namespace EventSourcing.Tests.Shared.Storage;
+
+/// <summary>
+/// The behaviour every event store must have, written once. A store's test class derives from this and says how to
+/// create a store. Tests use fresh stream ids, so they also hold on a store shared with other tests.
+/// </summary>
+public abstract partial class EventStoreContract
+{
+    protected static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    protected static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    /// <summary>A store whose registry is <see cref="ContractEvents.Registry"/>.</summary>
+    protected abstract Task<IEventStore> CreateStoreAsync();
+
+    /// <summary>Stores an event under <paramref name="eventType"/> as raw JSON, bypassing the registry.</summary>
+    protected abstract Task WriteRawAsync(IEventStore store, string streamId, string eventType, string json);
+
+    protected static string NewStreamId(string prefix = "contract") => $"{prefix}-{Guid.NewGuid():N}";
+
+    protected static async Task<List<EventEnvelope>> ReadStream(IEventStore store, string streamId, long fromVersion = 1) =>
+        await store.ReadStreamAsync(streamId, fromVersion, Ct).ToListAsync(Ct);
+
+    protected static Task<AppendResult> Append(IEventStore store, string streamId, ExpectedVersion expected, params object[] events) =>
+        store.AppendAsync(streamId, expected, events, EventMetadata.Empty, Ct);
+
+    [Fact]
+    public async Task Appended_events_are_read_back_in_order_with_versions()
+    {
+        var store = await CreateStoreAsync();
+        var stream = NewStreamId();
+
+        var first = await Append(store, stream, ExpectedVersion.NoStream, ContractEvents.Thing(1), new TagsChanged(Guid.NewGuid(), ["a", "b"]));
+        var second = await Append(store, stream, ExpectedVersion.Exact(2), ContractEvents.Thing(3));
+
+        Assert.Equal(2, first.StreamVersion);
+        Assert.Equal(3, second.StreamVersion);
+        Assert.True(second.Position > first.Position);
+        var events = await ReadStream(store, stream);
+        Assert.Equal([1L, 2L, 3L], events.Select(e => e.StreamVersion));
+        Assert.All(events, e => Assert.Equal(stream, e.StreamId));
+        Assert.Equal(ContractEvents.Thing(1), events[0].Data);
+        Assert.Equal(["a", "b"], Assert.IsType<TagsChanged>(events[1].Data).Tags);
+        Assert.Equal(["thing-happened.v1", "tags-changed.v1", "thing-happened.v1"], events.Select(e => e.EventType));
+        Assert.Equal(second.Position, events[^1].Position);
+        Assert.Equal(3, events.Select(e => e.EventId).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Reading_a_stream_from_a_version_returns_the_tail_and_a_missing_stream_is_empty()
+    {
+        var store = await CreateStoreAsync();
+        var stream = NewStreamId();
+        await Append(store, stream, ExpectedVersion.NoStream, ContractEvents.Thing(1), ContractEvents.Thing(2), ContractEvents.Thing(3));
+
+        var tail = await ReadStream(store, stream, fromVersion: 2);
+
+        Assert.Equal([2L, 3L], tail.Select(e => e.StreamVersion));
+        Assert.Empty(await ReadStream(store, NewStreamId("missing")));
+        Assert.Empty(await ReadStream(store, stream, fromVersion: 4));
+    }
+
+    [Fact]
+    public async Task Metadata_and_timestamp_are_stored_with_each_event()
+    {
+        var store = await CreateStoreAsync();
+        var stream = NewStreamId();
+        var metadata = new EventMetadata { CommandId = Guid.NewGuid(), CorrelationId = "corr-1", CausationId = "cause-1", User = "user-7" };
+        var before = DateTimeOffset.UtcNow.AddMinutes(-5);
+
+        await store.AppendAsync(stream, ExpectedVersion.Any, [ContractEvents.Thing(1), ContractEvents.Thing(2)], metadata, Ct);
+
+        var events = await ReadStream(store, stream);
+        Assert.All(events, e => Assert.Equal(metadata, e.Metadata));
+        Assert.All(events, e => Assert.InRange(e.Timestamp, before, DateTimeOffset.UtcNow.AddMinutes(5)));
+        Assert.Equal([EventIds.FromCommand(metadata.CommandId.Value, 0), EventIds.FromCommand(metadata.CommandId.Value, 1)], events.Select(e => e.EventId));
+    }
+
+    [Fact]
+    public async Task Read_all_returns_every_stream_in_position_order()
+    {
+        var store = await CreateStoreAsync();
+        var head = await store.ReadHeadPositionAsync(Ct);
+        var streams = Enumerable.Range(0, 3).Select(_ => NewStreamId()).ToArray();
+        var appended = new List<(string Stream, int Number)>();
+        for (var i = 0; i < 12; i++)
+        {
+            var stream = streams[i % 3];
+            await Append(store, stream, ExpectedVersion.Any, ContractEvents.Thing(i));
+            appended.Add((stream, i));
+        }
+
+        var all = await store.ReadAllAsync(head + 1, Ct).ToListAsync(Ct);
+        var mine = all.Where(e => streams.Contains(e.StreamId)).ToList();
+
+        Assert.Equal(appended, mine.Select(e => (e.StreamId, ((ThingHappened)e.Data).Number)));
+        Assert.True(mine.Select(e => e.Position).SequenceEqual(mine.Select(e => e.Position).Order()));
+        Assert.Equal(mine.Count, mine.Select(e => e.Position).Distinct().Count());
+        Assert.True(await store.ReadHeadPositionAsync(Ct) >= mine[^1].Position);
+        Assert.All(await store.ReadAllAsync(mine[5].Position, Ct).Take(1).ToListAsync(Ct), e => Assert.Equal(mine[5].Position, e.Position));
+    }
+
+    [Fact]
+    public async Task A_subscriber_at_the_end_of_the_log_receives_each_next_append()
+    {
+        var store = await CreateStoreAsync();
+        var stream = NewStreamId();
+        await Append(store, stream, ExpectedVersion.NoStream, ContractEvents.Thing(0));
+        var from = await store.ReadHeadPositionAsync(Ct) + 1;
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        cancel.CancelAfter(Timeout);
+
+        var received = store.SubscribeAllAsync(from, cancel.Token).Where(e => e.StreamId == stream).Take(3).ToListAsync(cancel.Token).AsTask();
+        for (var i = 1; i <= 3; i++)
+        {
+            Assert.False(received.IsCompleted);
+            await Append(store, stream, ExpectedVersion.Exact(i), ContractEvents.Thing(i));
+        }
+
+        var events = await received;
+        Assert.Equal([1, 2, 3], events.Select(e => ((ThingHappened)e.Data).Number));
+    }
+
+    [Fact]
+    public async Task A_subscription_ends_when_cancelled()
+    {
+        var store = await CreateStoreAsync();
+        var head = await store.ReadHeadPositionAsync(Ct);
+        using var cancel = new CancellationTokenSource();
+
+        var subscription = store.SubscribeAllAsync(head + 1, cancel.Token).ToListAsync(cancel.Token).AsTask();
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => subscription.WaitAsync(Timeout, Ct));
+    }
+}
