@@ -1,0 +1,167 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace EventSourcing.Testing.Postgres;
+
+/// <summary>
+/// A PostgreSQL cluster of its own, made from the installed binaries: <c>initdb</c> into a fresh temp
+/// folder, <c>pg_ctl start</c> on a free loopback port, and on dispose an immediate stop and the folder
+/// deleted (see <c>LocalCluster.Cleanup.cs</c> for the fallbacks when the owner never disposes it).
+/// </summary>
+internal sealed partial class LocalCluster : IAsyncDisposable
+{
+    private const string FolderPrefix = "eventsourcing-pg-";
+    private const string ServiceUser = "postgres";
+    private const int PortAttempts = 3;
+
+    private readonly string _binDirectory;
+    private readonly bool _runAsServiceUser;
+
+    private LocalCluster(string binDirectory, string root, bool runAsServiceUser)
+    {
+        _binDirectory = binDirectory;
+        _runAsServiceUser = runAsServiceUser;
+        Root = root;
+        WriteOwner();
+        RegisterExitHooks();
+    }
+
+    /// <summary>The temp folder holding the data directory, the server log and the Unix socket.</summary>
+    public string Root { get; }
+
+    public string ConnectionString { get; private set; } = string.Empty;
+
+    private static string Runuser => ExternalProcess.FindOnPath("runuser") ?? "/usr/sbin/runuser";
+
+    private string DataDirectory => Path.Combine(Root, "data");
+
+    private string LogFile => Path.Combine(Root, "server.log");
+
+    public static async Task<LocalCluster> StartAsync(string binDirectory, PostgresServerOptions options, CancellationToken cancellationToken)
+    {
+        var runAsServiceUser = RunsAsRoot();
+        await RemoveLeftoversAsync(binDirectory, runAsServiceUser, cancellationToken).ConfigureAwait(false);
+        var root = Directory.CreateTempSubdirectory(FolderPrefix).FullName;
+        var cluster = new LocalCluster(binDirectory, root, runAsServiceUser);
+        try
+        {
+            await cluster.InitializeAsync(options, cancellationToken).ConfigureAwait(false);
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>The last lines of the server log, for error messages.</summary>
+    public string LogTail(int lines = 30)
+    {
+        try
+        {
+            var tail = File.ReadLines(LogFile).TakeLast(lines);
+            return $"Last lines of {LogFile}:{Environment.NewLine}{string.Join(Environment.NewLine, tail)}";
+        }
+        catch (IOException exception)
+        {
+            return $"(no server log: {exception.Message})";
+        }
+        catch (UnauthorizedAccessException exception)
+        {
+            return $"(no server log: {exception.Message})";
+        }
+    }
+
+    private static bool RunsAsRoot() =>
+        !OperatingSystem.IsWindows() && string.Equals(Environment.UserName, "root", StringComparison.Ordinal);
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    private async Task InitializeAsync(PostgresServerOptions options, CancellationToken cancellationToken)
+    {
+        if (_runAsServiceUser)
+        {
+            await HandRootToServiceUserAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var (initdb, initdbArguments) = Command(
+            "initdb", ["-D", DataDirectory, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-locale", "--no-sync"]);
+        var initialized = await ExternalProcess.RunAsync(initdb, initdbArguments, cancellationToken).ConfigureAwait(false);
+        if (!initialized.Succeeded)
+        {
+            throw new InvalidOperationException($"initdb failed.{Environment.NewLine}{initialized}");
+        }
+
+        for (var attempt = 1; ; attempt++)
+        {
+            var port = FreePort();
+            var (fileName, arguments) = Command("pg_ctl", StartArguments(port, options));
+            var result = await ExternalProcess.RunAsync(fileName, arguments, cancellationToken).ConfigureAwait(false);
+            if (result.Succeeded)
+            {
+                ConnectionString = $"Host=127.0.0.1;Port={port.ToString(CultureInfo.InvariantCulture)};Username=postgres;Database=postgres";
+                return;
+            }
+
+            // Another process can take the port between probing and binding: try a fresh one.
+            var log = LogTail();
+            if (attempt == PortAttempts || !log.Contains("could not bind", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new InvalidOperationException(
+                    $"PostgreSQL did not start from {_binDirectory}.{Environment.NewLine}{result}{Environment.NewLine}{log}");
+            }
+        }
+    }
+
+    /// <summary>initdb and pg_ctl refuse to run as root: the cluster belongs to the postgres account.</summary>
+    private async Task HandRootToServiceUserAsync(CancellationToken cancellationToken)
+    {
+        if (!File.Exists(Runuser))
+        {
+            throw new InvalidOperationException(
+                "This process runs as root, and initdb/pg_ctl refuse to: they are run through `runuser -u postgres`, " +
+                "but runuser is missing (install util-linux) — or run the tests as an ordinary user.");
+        }
+
+        var chown = await ExternalProcess.RunAsync("chown", ["-R", ServiceUser, Root], cancellationToken).ConfigureAwait(false);
+        if (!chown.Succeeded)
+        {
+            throw new InvalidOperationException(
+                $"Running as root: could not give {Root} to the '{ServiceUser}' account (create it, e.g. by installing " +
+                $"the postgresql package, or run the tests as an ordinary user).{Environment.NewLine}{chown}");
+        }
+    }
+
+    private static (string FileName, IEnumerable<string> Arguments) Command(
+        string binDirectory, bool runAsServiceUser, string program, IEnumerable<string> arguments)
+    {
+        var path = PostgresBinaries.Program(binDirectory, program);
+        return runAsServiceUser
+            ? (Runuser, ["-u", ServiceUser, "--", path, .. arguments])
+            : (path, arguments);
+    }
+
+    private (string FileName, IEnumerable<string> Arguments) Command(string program, IEnumerable<string> arguments) =>
+        Command(_binDirectory, _runAsServiceUser, program, arguments);
+
+    private string[] StartArguments(int port, PostgresServerOptions options)
+    {
+        var settings = string.Join(
+            ' ',
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c listen_addresses=127.0.0.1",
+            $"-p {port.ToString(CultureInfo.InvariantCulture)}",
+            OperatingSystem.IsWindows() ? string.Empty : $"-c unix_socket_directories='{Root}'",
+            $"-c max_connections={options.MaxConnections.ToString(CultureInfo.InvariantCulture)}");
+        var timeout = Math.Max(1, (int)options.StartTimeout.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+        return ["-D", DataDirectory, "-l", LogFile, "-w", "-t", timeout, "-o", settings, "start"];
+    }
+}

@@ -1,0 +1,137 @@
+using Npgsql;
+
+namespace EventSourcing.Testing.Postgres;
+
+/// <summary>
+/// A PostgreSQL server for integration tests, independent of any test framework: the server named by
+/// <see cref="ConnectionStringVariable"/> when that is set, otherwise a throwaway cluster from the
+/// installed PostgreSQL binaries, otherwise a Docker container. Disposing it stops what it started and
+/// removes what it created. Give each test class its own database with <see cref="CreateDatabaseAsync"/>.
+/// </summary>
+/// <example>
+/// <code>
+/// await using var server = await PostgresServer.StartAsync();
+/// var connectionString = await server.CreateDatabaseAsync("orders");
+/// </code>
+/// </example>
+public sealed partial class PostgresServer : IAsyncDisposable
+{
+    /// <summary>
+    /// The environment variable that, when it holds a connection string, makes every
+    /// <see cref="PostgresServer"/> use that server instead of starting one.
+    /// </summary>
+    public const string ConnectionStringVariable = "EVENTSOURCING_TEST_POSTGRES";
+
+    private const int MaxIdentifierLength = 63;
+
+    private readonly IAsyncDisposable? _owned;
+    private readonly List<string> _createdDatabases = [];
+    private readonly Lock _lock = new();
+    private int _disposed;
+
+    private PostgresServer(string connectionString, PostgresServerKind kind, IAsyncDisposable? owned)
+    {
+        ConnectionString = connectionString;
+        Kind = kind;
+        _owned = owned;
+    }
+
+    /// <summary>A connection string to the server's administrative database, as a superuser (or the given user).</summary>
+    public string ConnectionString { get; }
+
+    /// <summary>Where the server comes from.</summary>
+    public PostgresServerKind Kind { get; }
+
+    /// <summary>
+    /// Creates an empty database with a unique name and returns a connection string to it, so that
+    /// tests can isolate from each other.
+    /// </summary>
+    /// <param name="name">
+    /// A prefix for the database name, to recognise it (letters, digits and underscores are kept); a
+    /// unique suffix is always appended, so the database is fresh even on a shared server.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the creation.</param>
+    /// <returns>A connection string to the new database.</returns>
+    public async Task<string> CreateDatabaseAsync(string? name = null, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
+        var database = UniqueDatabaseName(name);
+        await ExecuteAsync($"CREATE DATABASE \"{database}\"", cancellationToken).ConfigureAwait(false);
+        lock (_lock)
+        {
+            _createdDatabases.Add(database);
+        }
+
+        return new NpgsqlConnectionStringBuilder(ConnectionString) { Database = database }.ConnectionString;
+    }
+
+    /// <summary>
+    /// Stops a server this instance started and deletes its files; on an external server, drops the
+    /// databases created through <see cref="CreateDatabaseAsync"/>.
+    /// </summary>
+    /// <returns>A task that completes when everything is removed.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        if (Kind == PostgresServerKind.External)
+        {
+            await DropCreatedDatabasesAsync().ConfigureAwait(false);
+        }
+
+        if (_owned is not null)
+        {
+            await _owned.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static string UniqueDatabaseName(string? name)
+    {
+        var suffix = Guid.NewGuid().ToString("N")[..16];
+        var prefix = new string((name ?? "test")
+            .Select(c => char.IsAsciiLetterOrDigit(c) ? char.ToLowerInvariant(c) : '_')
+            .Take(MaxIdentifierLength - suffix.Length - 1)
+            .ToArray());
+        return $"{prefix}_{suffix}";
+    }
+
+    private async Task DropCreatedDatabasesAsync()
+    {
+        string[] databases;
+        lock (_lock)
+        {
+            databases = [.. _createdDatabases];
+        }
+
+        foreach (var database in databases)
+        {
+            try
+            {
+                // FORCE (PostgreSQL 13+) ends the sessions still open on it, pooled ones included.
+                await ExecuteAsync($"DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)", CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (NpgsqlException exception)
+            {
+                await Console.Error.WriteLineAsync($"Could not drop the test database {database}: {exception.Message}").ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task ExecuteAsync(string sql, CancellationToken cancellationToken)
+    {
+        var connectionString = new NpgsqlConnectionStringBuilder(ConnectionString) { Pooling = false }.ConnectionString;
+        var connection = new NpgsqlConnection(connectionString);
+        await using (connection.ConfigureAwait(false))
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            var command = new NpgsqlCommand(sql, connection);
+            await using (command.ConfigureAwait(false))
+            {
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+}

@@ -1,0 +1,48 @@
+using EventSourcing.Tests.Shared.Postgres;
+using Npgsql;
+
+namespace EventSourcing.Marten.Tests.Postgres;
+
+public sealed class PostgresFixtureTests(PostgresFixture postgres)
+{
+    [Fact]
+    public async Task Server_answers_a_query()
+    {
+        await using var connection = new NpgsqlConnection(postgres.ConnectionString);
+        await connection.OpenAsync(TestContext.Current.CancellationToken);
+        await using var command = new NpgsqlCommand("select version()", connection);
+
+        var version = (string?)await command.ExecuteScalarAsync(TestContext.Current.CancellationToken);
+
+        Assert.StartsWith("PostgreSQL ", version, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Created_databases_are_distinct_and_isolated()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        var first = await postgres.CreateDatabaseAsync("isolation", cancellationToken);
+        var second = await postgres.CreateDatabaseAsync("isolation", cancellationToken);
+
+        await ExecuteAsync(first, "create table reservations (id uuid primary key)", cancellationToken);
+        await ExecuteAsync(first, "insert into reservations values (gen_random_uuid())", cancellationToken);
+
+        Assert.NotEqual(DatabaseName(first), DatabaseName(second));
+        Assert.Equal("isolation", DatabaseName(first)[.."isolation".Length]);
+        Assert.Equal(1L, await ExecuteAsync(first, "select count(*) from reservations", cancellationToken));
+        var missing = await Assert.ThrowsAsync<PostgresException>(
+            () => ExecuteAsync(second, "select count(*) from reservations", cancellationToken));
+        Assert.Equal(PostgresErrorCodes.UndefinedTable, missing.SqlState);
+    }
+
+    private static string DatabaseName(string connectionString) =>
+        new NpgsqlConnectionStringBuilder(connectionString).Database!;
+
+    private static async Task<object?> ExecuteAsync(string connectionString, string sql, CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(sql, connection);
+        return await command.ExecuteScalarAsync(cancellationToken);
+    }
+}
