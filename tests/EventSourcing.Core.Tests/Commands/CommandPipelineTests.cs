@@ -1,5 +1,5 @@
 using EventSourcing.Commands;
-using EventSourcing.Core.Tests.Domain;
+using EventSourcing.Tests.Shared.Domain;
 using EventSourcing.Deciders;
 using EventSourcing.Storage;
 using Mediator;

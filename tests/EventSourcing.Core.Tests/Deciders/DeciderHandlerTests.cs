@@ -1,5 +1,5 @@
 using EventSourcing.Core.Tests.Commands;
-using EventSourcing.Core.Tests.Domain;
+using EventSourcing.Tests.Shared.Domain;
 using EventSourcing.Deciders;
 using EventSourcing.Events;
 using EventSourcing.Storage;

@@ -1,4 +1,4 @@
-using EventSourcing.Core.Tests.Domain;
+using EventSourcing.Tests.Shared.Domain;
 using EventSourcing.Deciders;
 using EventSourcing.Testing.Deciders;
 

@@ -10,7 +10,9 @@ public sealed record NeverRegistered(string Value);
 
 public static class ContractEvents
 {
-    public static EventTypeRegistry Registry() => new EventTypeRegistry()
+    public static EventTypeRegistry Registry() => Registry(new EventTypeRegistry());
+
+    public static EventTypeRegistry Registry(EventTypeRegistry registry) => registry
         .Register<ThingHappened>("thing-happened.v1")
         .Register<TagsChanged>("tags-changed.v1");
 

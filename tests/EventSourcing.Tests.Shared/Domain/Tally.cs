@@ -3,7 +3,7 @@ using EventSourcing.Deciders;
 using FluentValidation;
 using Mediator;
 
-namespace EventSourcing.Core.Tests.Domain;
+namespace EventSourcing.Tests.Shared.Domain;
 
 // A small domain for the tests: a tally that counts up until it is closed.
 public abstract record TallyCommand;

@@ -1,0 +1,66 @@
+using System.Net.Sockets;
+using EventSourcing.Storage;
+using Npgsql;
+
+namespace EventSourcing.Marten.Storage;
+
+/// <summary>Turns Marten and Npgsql errors into the store contract's errors.</summary>
+internal static class MartenErrors
+{
+    private const string StreamVersionIndex = "pk_mt_events_stream_and_version";
+    private const string EventIdIndex = "idx_mt_events_event_id";
+
+    /// <summary>Whether <paramref name="exception"/> says another writer changed the stream first.</summary>
+    public static bool IsConflict(Exception exception) => exception switch
+    {
+        JasperFx.Events.ExistingStreamIdCollisionException or global::Marten.Exceptions.ExistingStreamIdCollisionException
+            or JasperFx.Events.StreamLockedException or global::Marten.Exceptions.StreamLockedException => true,
+        _ when exception.GetType().Name is "EventStreamUnexpectedMaxEventIdException" or "ConcurrencyException" => true,
+        _ => Postgres(exception) is { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: { } name }
+            && name.Contains("stream_id_version", StringComparison.Ordinal) || Postgres(exception)?.ConstraintName == StreamVersionIndex,
+    };
+
+    /// <summary>Whether <paramref name="exception"/> says events with these ids are already stored: a repeated command.</summary>
+    public static bool IsDuplicateEventId(Exception exception) =>
+        Postgres(exception) is { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: { } name }
+        && (name == EventIdIndex || name.EndsWith("_id_idx", StringComparison.Ordinal) && !name.Contains("version", StringComparison.Ordinal));
+
+    /// <summary>Whether <paramref name="exception"/> is a lost or refused connection, a shutdown or a timeout.</summary>
+    public static bool IsUnavailable(Exception exception)
+    {
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            switch (current)
+            {
+                case PostgresException postgres:
+                    return postgres.SqlState is PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown
+                        or PostgresErrorCodes.CannotConnectNow or PostgresErrorCodes.TooManyConnections
+                        or PostgresErrorCodes.ConnectionException or PostgresErrorCodes.ConnectionFailure
+                        or PostgresErrorCodes.SqlClientUnableToEstablishSqlConnection;
+                case NpgsqlException { IsTransient: true }:
+                case SocketException:
+                case TimeoutException:
+                case System.IO.IOException:
+                    return true;
+            }
+        }
+
+        return false;
+    }
+
+    public static EventStoreUnavailableException Unavailable(Exception exception) =>
+        new($"The PostgreSQL event store is unavailable: {exception.GetBaseException().Message}", exception);
+
+    private static PostgresException? Postgres(Exception exception)
+    {
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            if (current is PostgresException postgres)
+            {
+                return postgres;
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,153 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using EventSourcing.Events;
+using EventSourcing.Storage;
+using Npgsql;
+
+namespace EventSourcing.Marten.Storage;
+
+public sealed partial class MartenEventStore
+{
+    private const int PageSize = 1_000;
+    private const string Columns = "seq_id, id, stream_id, version, type, data, timestamp, correlation_id, causation_id, headers, user_name";
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<EventEnvelope> ReadStreamAsync(string streamId, long fromVersion, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        AppendGuard.StreamId(streamId);
+        ArgumentOutOfRangeException.ThrowIfNegative(fromVersion);
+        var next = fromVersion;
+        while (true)
+        {
+            var page = await GuardAsync(() => ReadPageAsync($"stream_id = @stream and version >= @from order by version", command =>
+            {
+                command.Parameters.AddWithValue("stream", streamId);
+                command.Parameters.AddWithValue("from", next);
+            }, cancellationToken)).ConfigureAwait(false);
+            foreach (var envelope in page)
+            {
+                yield return envelope;
+            }
+
+            if (page.Count < PageSize)
+            {
+                yield break;
+            }
+
+            next = page[^1].StreamVersion + 1;
+        }
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<EventEnvelope> ReadAllAsync(long fromPosition, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(fromPosition);
+        var ceiling = await ReadHeadPositionAsync(cancellationToken).ConfigureAwait(false);
+        await foreach (var envelope in ReadRangeAsync(fromPosition, ceiling, cancellationToken).ConfigureAwait(false))
+        {
+            yield return envelope;
+        }
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<EventEnvelope> SubscribeAllAsync(long fromPosition, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(fromPosition);
+        var next = Math.Max(fromPosition, 1);
+        while (true)
+        {
+            // Take the signal before looking: an append after the look completes this very signal.
+            var appended = _appended.NextAppendAsync();
+            var ceiling = await ReadHeadPositionAsync(cancellationToken).ConfigureAwait(false);
+            if (next > ceiling)
+            {
+                await _appended.WaitAsync(appended, _options.SubscriptionFallbackInterval, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            await foreach (var envelope in ReadRangeAsync(next, ceiling, cancellationToken).ConfigureAwait(false))
+            {
+                yield return envelope;
+            }
+
+            next = ceiling + 1;
+        }
+    }
+
+    private async IAsyncEnumerable<EventEnvelope> ReadRangeAsync(long from, long ceiling, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var next = from;
+        while (next <= ceiling)
+        {
+            var page = await GuardAsync(() => ReadPageAsync("seq_id >= @from and seq_id <= @ceiling order by seq_id", command =>
+            {
+                command.Parameters.AddWithValue("from", next);
+                command.Parameters.AddWithValue("ceiling", ceiling);
+            }, cancellationToken)).ConfigureAwait(false);
+            foreach (var envelope in page)
+            {
+                yield return envelope;
+            }
+
+            if (page.Count < PageSize)
+            {
+                yield break;
+            }
+
+            next = page[^1].Position + 1;
+        }
+    }
+
+    private async Task<List<EventEnvelope>> ReadPageAsync(string where, Action<NpgsqlCommand> bind, CancellationToken cancellationToken)
+    {
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var disposeConnection = connection.ConfigureAwait(false);
+        var command = connection.CreateCommand();
+        await using var disposeCommand = command.ConfigureAwait(false);
+        command.CommandText = $"select {Columns} from {_events} where stream_id <> 'mt_tombstone' and {where} limit {PageSize}";
+        bind(command);
+        var page = new List<EventEnvelope>();
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var disposeReader = reader.ConfigureAwait(false);
+        // Rows are read whole (non-sequential access), so the synchronous getters below do no I/O.
+#pragma warning disable VSTHRD103
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var data = _serializer.Deserialize(reader.GetString(4), Encoding.UTF8.GetBytes(reader.GetString(5)));
+            var metadata = new EventMetadata
+            {
+                CorrelationId = reader.IsDBNull(7) ? null : reader.GetString(7),
+                CausationId = reader.IsDBNull(8) ? null : reader.GetString(8),
+                CommandId = reader.IsDBNull(9) ? null : CommandIdOf(reader.GetString(9)),
+                User = reader.IsDBNull(10) ? null : reader.GetString(10),
+            };
+            page.Add(new EventEnvelope(
+                reader.GetGuid(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(0),
+                data.EventType, data.Data, metadata, reader.GetFieldValue<DateTimeOffset>(6)));
+        }
+#pragma warning restore VSTHRD103
+
+        return page;
+    }
+
+    private static Guid? CommandIdOf(string headers)
+    {
+        using var json = JsonDocument.Parse(headers);
+        return json.RootElement.ValueKind == JsonValueKind.Object
+            && json.RootElement.TryGetProperty(CommandIdHeader, out var value)
+            && Guid.TryParse(value.GetString(), out var id) ? id : null;
+    }
+
+    private static async Task<T> GuardAsync<T>(Func<Task<T>> operation)
+    {
+        try
+        {
+            return await operation().ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException && MartenErrors.IsUnavailable(exception))
+        {
+            throw MartenErrors.Unavailable(exception);
+        }
+    }
+}

@@ -1,0 +1,111 @@
+using EventSourcing.Events;
+using EventSourcing.Storage;
+using Marten;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+
+namespace EventSourcing.Marten.Storage;
+
+/// <summary>
+/// The event store on PostgreSQL through Marten: events are appended with Marten's event store (string stream
+/// keys, quick append, the registry's type names) and read back through the <see cref="IEventSerializer"/>, so aliases,
+/// upcasters and errors behave exactly as in every other store. Reading the whole log stops at Marten's high-water
+/// mark, so a reader never passes a sequence gap that a transaction still in flight may fill.
+/// </summary>
+public sealed partial class MartenEventStore : IEventStore, IAsyncDisposable
+{
+    internal const string CommandIdHeader = "command-id";
+
+    private readonly IDocumentStore _store;
+    private readonly IEventSerializer _serializer;
+    private readonly EventTypeRegistry _registry;
+    private readonly MartenHighWater _highWater;
+    private readonly MartenAppendSignal _appended;
+    private readonly MartenStoreOptions _options;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _schemaGate = new(1, 1);
+    private readonly string _events;
+    private volatile bool _schemaReady;
+    private readonly string _streams;
+
+    /// <summary>Creates the store over a Marten document store configured by <see cref="Hosting.MartenConventions"/>.</summary>
+    public MartenEventStore(
+        IDocumentStore store,
+        IEventSerializer serializer,
+        EventTypeRegistry registry,
+        MartenStoreOptions? options = null,
+        ILogger<MartenEventStore>? logger = null,
+        TimeProvider? timeProvider = null)
+    {
+        _store = store ?? throw new ArgumentNullException(nameof(store));
+        _serializer = serializer ?? throw new ArgumentNullException(nameof(serializer));
+        _registry = registry ?? throw new ArgumentNullException(nameof(registry));
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        var schema = store.Options.Events.DatabaseSchemaName;
+        _events = $"{schema}.mt_events";
+        _streams = $"{schema}.mt_streams";
+        _options = options ?? new MartenStoreOptions();
+        timeProvider ??= TimeProvider.System;
+        _highWater = new MartenHighWater(store, timeProvider, _options.StaleGapThreshold);
+        _appended = new MartenAppendSignal(store, _logger, timeProvider);
+    }
+
+    /// <inheritdoc />
+    public async Task<long> ReadHeadPositionAsync(CancellationToken cancellationToken) =>
+        await GuardAsync(async () =>
+        {
+            await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+            return await _highWater.DetectAsync(cancellationToken).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+
+    /// <summary>Stops listening for appends.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _appended.DisposeAsync().ConfigureAwait(false);
+        _highWater.Dispose();
+        _schemaGate.Dispose();
+    }
+
+    /// <summary>
+    /// Applies Marten's configured schema once, before the first operation, unless schema creation is off
+    /// (<c>AutoCreateSchemaObjects = None</c>: the schema was applied ahead of time).
+    /// </summary>
+    private async Task EnsureSchemaAsync(CancellationToken cancellationToken)
+    {
+        if (_schemaReady || _store.Options is global::Marten.StoreOptions { AutoCreateSchemaObjects: JasperFx.AutoCreate.None })
+        {
+            return;
+        }
+
+        await _schemaGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_schemaReady)
+            {
+                await _store.Storage.ApplyAllConfiguredChangesToDatabaseAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+                _schemaReady = true;
+            }
+        }
+        finally
+        {
+            _schemaGate.Release();
+        }
+    }
+
+    private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+        var connection = _store.Storage.Database.CreateConnection();
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+}
