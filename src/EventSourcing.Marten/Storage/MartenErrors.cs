@@ -48,6 +48,15 @@ internal static class MartenErrors
         return false;
     }
 
+    /// <summary>Whether <paramref name="exception"/> says a table or function of the schema does not exist.</summary>
+    public static bool IsMissingSchema(Exception exception) =>
+        Postgres(exception)?.SqlState is PostgresErrorCodes.UndefinedTable or PostgresErrorCodes.UndefinedFunction;
+
+    public static InvalidOperationException MissingSchema(Exception exception) =>
+        new($"The event store's schema is missing or out of date in this database ({Postgres(exception)?.MessageText}). " +
+            "Apply it ahead of time (IDocumentStore.Storage.ApplyAllConfiguredChangesToDatabaseAsync(), see docs/marten.md), " +
+            "or let it be created at run time with AutoCreateSchemaObjects = CreateOrUpdate.", exception);
+
     public static EventStoreUnavailableException Unavailable(Exception exception) =>
         new($"The PostgreSQL event store is unavailable: {exception.GetBaseException().Message}", exception);
 

@@ -46,6 +46,10 @@ public sealed partial class MartenEventStore
         {
             throw MartenErrors.Unavailable(exception);
         }
+        catch (Exception exception) when (MartenErrors.IsMissingSchema(exception))
+        {
+            throw MartenErrors.MissingSchema(exception);
+        }
     }
 
     private async Task<AppendResult> AppendOnceAsync(string streamId, ExpectedVersion expectedVersion, IReadOnlyList<object> events, EventMetadata metadata, CancellationToken cancellationToken)

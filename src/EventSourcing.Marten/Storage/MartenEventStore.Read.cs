@@ -149,5 +149,9 @@ public sealed partial class MartenEventStore
         {
             throw MartenErrors.Unavailable(exception);
         }
+        catch (Exception exception) when (MartenErrors.IsMissingSchema(exception))
+        {
+            throw MartenErrors.MissingSchema(exception);
+        }
     }
 }
