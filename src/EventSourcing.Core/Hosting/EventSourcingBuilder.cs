@@ -2,6 +2,7 @@ using System.Text.Json;
 using EventSourcing.Commands;
 using EventSourcing.Deciders;
 using EventSourcing.Events;
+using EventSourcing.Projections;
 using EventSourcing.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -27,6 +28,41 @@ public sealed class EventSourcingBuilder
     /// <summary>The store's name, for diagnostics.</summary>
     internal string StoreName { get; private set; } = "in-memory";
 
+    /// <summary>The registered projections.</summary>
+    internal List<ProjectionRegistration> Projections { get; } = [];
+
+    /// <summary>Where views are kept, or null for memory.</summary>
+    internal Func<IServiceProvider, IProjectionStore>? ProjectionStoreFactory { get; private set; }
+
+    /// <summary>Whether EventSourcing runs the async projections itself (false when the store has a daemon of its own).</summary>
+    internal bool RunsAsyncProjections { get; private set; } = true;
+
+    /// <summary>
+    /// Registers a projection. Async projections follow the log (read-your-writes: wait for the append's position);
+    /// inline ones are written in the append's transaction; live ones are folded on read. Events a projection fails on
+    /// are dead-lettered while following the log, and stop a rebuild, unless the policies say otherwise.
+    /// </summary>
+    public EventSourcingBuilder AddProjection(
+        IProjection projection,
+        ProjectionLifecycle lifecycle = ProjectionLifecycle.Async,
+        PoisonEventPolicy onPoisonEvent = PoisonEventPolicy.DeadLetter,
+        PoisonEventPolicy onPoisonEventInRebuild = PoisonEventPolicy.Stop)
+    {
+        ArgumentNullException.ThrowIfNull(projection);
+        Projections.Add(new ProjectionRegistration(projection, lifecycle, onPoisonEvent, onPoisonEventInRebuild));
+        return this;
+    }
+
+    /// <summary>Keeps views in the store <paramref name="factory"/> creates; store packages call this.</summary>
+    /// <param name="factory">Creates the projection store (once).</param>
+    /// <param name="runsAsyncProjections">False when the store runs async projections with a daemon of its own.</param>
+    public EventSourcingBuilder UseProjectionStore(Func<IServiceProvider, IProjectionStore> factory, bool runsAsyncProjections)
+    {
+        ProjectionStoreFactory = factory ?? throw new ArgumentNullException(nameof(factory));
+        RunsAsyncProjections = runsAsyncProjections;
+        return this;
+    }
+
     /// <summary>Registers an event type under its stable stored name (for example <c>reservation-placed.v1</c>), with older names as aliases.</summary>
     public EventSourcingBuilder AddEvent<TEvent>(string name, params string[] aliases)
     {
@@ -35,8 +71,19 @@ public sealed class EventSourcingBuilder
     }
 
     /// <summary>Keeps events in memory: the embedded default, for development and tests. Nothing survives the process.</summary>
-    public EventSourcingBuilder UseInMemory() =>
-        UseStore("in-memory", services => new InMemoryEventStore(services.GetRequiredService<IEventSerializer>(), services.GetRequiredService<TimeProvider>()));
+    public EventSourcingBuilder UseInMemory()
+    {
+        ProjectionStoreFactory = null;
+        RunsAsyncProjections = true;
+        return UseStore("in-memory", services =>
+        {
+            var time = services.GetRequiredService<TimeProvider>();
+            return new InMemoryEventStore(services.GetRequiredService<IEventSerializer>(), time)
+            {
+                Inline = new InlineProjector(services.GetRequiredService<ProjectionCatalog>(), services.GetRequiredService<IProjectionStore>(), time),
+            };
+        });
+    }
 
     /// <summary>Uses the store <paramref name="factory"/> creates (called once; the store is a singleton). Store packages call this.</summary>
     public EventSourcingBuilder UseStore(string name, Func<IServiceProvider, IEventStore> factory)

@@ -1,5 +1,6 @@
 using EventSourcing.Commands;
 using EventSourcing.Events;
+using EventSourcing.Projections;
 using EventSourcing.Storage;
 using Mediator;
 using Microsoft.Extensions.DependencyInjection;
@@ -34,6 +35,18 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IEventStore>(builder.StoreFactory!);
         services.AddSingleton<IEventReader>(provider => provider.GetRequiredService<IEventStore>());
         services.AddSingleton<IEventWriter>(provider => provider.GetRequiredService<IEventStore>());
+
+        var catalog = new ProjectionCatalog(builder.Projections);
+        services.AddSingleton(catalog);
+        services.AddSingleton<IProjectionStore>(builder.ProjectionStoreFactory ?? (_ => new InMemoryProjectionStore(builder.SerializerOptions)));
+        services.AddSingleton<IViewReader>(provider => new ViewReader(catalog, provider.GetRequiredService<IProjectionStore>(), provider.GetRequiredService<IEventReader>(), provider.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<ProjectionRebuilder>();
+        services.AddSingleton(provider => new ProjectionVerifier(catalog, provider.GetRequiredService<IEventReader>(), provider.GetRequiredService<IProjectionStore>(), builder.SerializerOptions, provider.GetRequiredService<TimeProvider>()));
+        if (builder.RunsAsyncProjections && catalog.All.Any(r => r.Lifecycle == ProjectionLifecycle.Async))
+        {
+            services.AddSingleton<AsyncProjectionRunner>();
+            services.AddHostedService(provider => provider.GetRequiredService<AsyncProjectionRunner>());
+        }
 
         services.TryAddSingleton<IIdempotencyStore, InMemoryIdempotencyStore>();
         services.TryAddSingleton<IdempotencyGate>();

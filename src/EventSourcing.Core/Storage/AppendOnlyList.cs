@@ -29,6 +29,13 @@ internal sealed class AppendOnlyList<T>
         _items[_pending++] = item;
     }
 
+    /// <summary>Drops the items added since the last publish.</summary>
+    public void Rollback()
+    {
+        Array.Clear(_items, _count, _pending - _count);
+        _pending = _count;
+    }
+
     /// <summary>Makes every added item visible to readers at once.</summary>
     public void Publish() => Volatile.Write(ref _count, _pending);
 }

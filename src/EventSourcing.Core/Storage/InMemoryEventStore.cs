@@ -9,9 +9,9 @@ namespace EventSourcing.Storage;
 /// subscriptions that wait for the next append instead of polling. Events are kept serialized, exactly as a
 /// database would hold them, and read back through the <see cref="IEventSerializer"/>. Nothing survives the process.
 /// </summary>
-public sealed class InMemoryEventStore : IEventStore
+public sealed class InMemoryEventStore : IEventStore, IDisposable
 {
-    private readonly Lock _writeLock = new();
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly AppendOnlyList<StoredEvent> _log = new();
     private readonly ConcurrentDictionary<string, AppendOnlyList<StoredEvent>> _streams = new(StringComparer.Ordinal);
     private readonly Dictionary<Guid, StoredEvent> _byEventId = [];
@@ -25,6 +25,9 @@ public sealed class InMemoryEventStore : IEventStore
         _serializer = serializer ?? throw new ArgumentNullException(nameof(serializer));
         _timeProvider = timeProvider ?? TimeProvider.System;
     }
+
+    /// <summary>The inline projections, applied inside each append before it becomes visible.</summary>
+    internal Projections.InlineProjector? Inline { get; set; }
 
     /// <inheritdoc />
     public Task<AppendResult> AppendAsync(string streamId, ExpectedVersion expectedVersion, IReadOnlyList<object> events, EventMetadata metadata, CancellationToken cancellationToken)
@@ -40,18 +43,19 @@ public sealed class InMemoryEventStore : IEventStore
             serialized[i] = _serializer.Serialize(events[i]);
         }
 
-        return Task.FromResult(Append(streamId, expectedVersion, serialized, metadata));
+        return AppendAsync(streamId, expectedVersion, serialized, events, metadata, cancellationToken);
     }
 
     /// <summary>Stores already serialized events as they are, bypassing the serializer (for tests of reading stored data).</summary>
-    internal AppendResult AppendSerialized(string streamId, ExpectedVersion expectedVersion, IReadOnlyList<SerializedEvent> events, EventMetadata metadata) =>
-        Append(streamId, expectedVersion, events, metadata);
+    internal Task<AppendResult> AppendSerializedAsync(string streamId, ExpectedVersion expectedVersion, IReadOnlyList<SerializedEvent> events, EventMetadata metadata) =>
+        AppendAsync(streamId, expectedVersion, events, null, metadata, CancellationToken.None);
 
-    private AppendResult Append(string streamId, ExpectedVersion expectedVersion, IReadOnlyList<SerializedEvent> events, EventMetadata metadata)
+    private async Task<AppendResult> AppendAsync(string streamId, ExpectedVersion expectedVersion, IReadOnlyList<SerializedEvent> events, IReadOnlyList<object>? data, EventMetadata metadata, CancellationToken cancellationToken)
     {
         TaskCompletionSource appended;
         AppendResult result;
-        lock (_writeLock)
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
             var firstId = AppendGuard.EventId(metadata, 0);
             if (metadata.CommandId is not null && _byEventId.TryGetValue(firstId, out var first))
@@ -68,9 +72,10 @@ public sealed class InMemoryEventStore : IEventStore
 
             var now = _timeProvider.GetUtcNow();
             var position = (long)_log.Count;
+            var added = new StoredEvent[events.Count];
             for (var i = 0; i < events.Count; i++)
             {
-                var stored = new StoredEvent(
+                var stored = added[i] = new StoredEvent(
                     i == 0 ? firstId : AppendGuard.EventId(metadata, i), streamId, ++version, ++position,
                     events[i].EventType, events[i].Data, metadata, now);
                 stream.Add(stored);
@@ -78,11 +83,35 @@ public sealed class InMemoryEventStore : IEventStore
                 _byEventId.Add(stored.EventId, stored);
             }
 
+            try
+            {
+                if (Inline is { IsEmpty: false } inline)
+                {
+                    var envelopes = added.Select((stored, i) => data is null ? ToEnvelope(stored) : ToEnvelope(stored, events[i].EventType, data[i])).ToArray();
+                    await inline.ProjectAsync(this, envelopes, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch
+            {
+                stream.Rollback();
+                _log.Rollback();
+                foreach (var stored in added)
+                {
+                    _byEventId.Remove(stored.EventId);
+                }
+
+                throw;
+            }
+
             stream.Publish();
             _log.Publish();
             result = new AppendResult(streamId, version, position);
             appended = _appended;
             _appended = NewSignal();
+        }
+        finally
+        {
+            _writeLock.Release();
         }
 
         appended.TrySetResult();
@@ -156,14 +185,20 @@ public sealed class InMemoryEventStore : IEventStore
         }
     }
 
+    /// <summary>Releases the write lock.</summary>
+    public void Dispose() => _writeLock.Dispose();
+
     /// <inheritdoc />
     public Task<long> ReadHeadPositionAsync(CancellationToken cancellationToken) => Task.FromResult((long)_log.Count);
 
     private EventEnvelope ToEnvelope(StoredEvent stored)
     {
         var data = _serializer.Deserialize(stored.EventType, stored.Data);
-        return new EventEnvelope(stored.EventId, stored.StreamId, stored.StreamVersion, stored.Position, data.EventType, data.Data, stored.Metadata, stored.Timestamp);
+        return ToEnvelope(stored, data.EventType, data.Data);
     }
+
+    private static EventEnvelope ToEnvelope(StoredEvent stored, string eventType, object data) =>
+        new(stored.EventId, stored.StreamId, stored.StreamVersion, stored.Position, eventType, data, stored.Metadata, stored.Timestamp);
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 

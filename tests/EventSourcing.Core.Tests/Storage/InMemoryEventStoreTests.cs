@@ -9,11 +9,8 @@ public sealed class InMemoryEventStoreTests : EventStoreContract
     protected override Task<IEventStore> CreateStoreAsync() =>
         Task.FromResult<IEventStore>(new InMemoryEventStore(new SystemTextJsonEventSerializer(ContractEvents.Registry())));
 
-    protected override Task WriteRawAsync(IEventStore store, string streamId, string eventType, string json)
-    {
-        ((InMemoryEventStore)store).AppendSerialized(streamId, ExpectedVersion.Any, [new SerializedEvent(eventType, System.Text.Encoding.UTF8.GetBytes(json))], EventMetadata.Empty);
-        return Task.CompletedTask;
-    }
+    protected override Task WriteRawAsync(IEventStore store, string streamId, string eventType, string json) =>
+        ((InMemoryEventStore)store).AppendSerializedAsync(streamId, ExpectedVersion.Any, [new SerializedEvent(eventType, System.Text.Encoding.UTF8.GetBytes(json))], EventMetadata.Empty);
 
     [Fact]
     public async Task Positions_are_gap_free_from_one_under_concurrent_appends()

@@ -1,0 +1,97 @@
+using EventSourcing.Events;
+using EventSourcing.Storage;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace EventSourcing.Projections;
+
+/// <summary>
+/// Runs the async projections of stores without a daemon of their own (the in-memory store): one loop per projection
+/// follows the log from the serving generation's checkpoint, applies pages of events and commits views and checkpoint
+/// together. After a rebuild swaps generations it simply continues from the new generation's checkpoint. Failing
+/// events are dead-lettered (or stop the projection) as the registration says; other errors are retried.
+/// </summary>
+public sealed partial class AsyncProjectionRunner : BackgroundService
+{
+    private readonly ProjectionCatalog _catalog;
+    private readonly IEventReader _events;
+    private readonly IProjectionStore _views;
+    private readonly GenerationBuilder _builder;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+
+    /// <summary>Creates the runner.</summary>
+    public AsyncProjectionRunner(ProjectionCatalog catalog, IEventReader events, IProjectionStore views, TimeProvider? timeProvider = null, ILogger<AsyncProjectionRunner>? logger = null)
+    {
+        _catalog = catalog ?? throw new ArgumentNullException(nameof(catalog));
+        _events = events ?? throw new ArgumentNullException(nameof(events));
+        _views = views ?? throw new ArgumentNullException(nameof(views));
+        _timeProvider = timeProvider ?? TimeProvider.System;
+        _builder = new GenerationBuilder(events, views, _timeProvider);
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+    }
+
+    /// <inheritdoc />
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(_catalog.All.Where(r => r.Lifecycle == ProjectionLifecycle.Async).Select(r => RunAsync(r, stoppingToken)));
+
+    /// <summary>Follows the log for one projection until <paramref name="cancellationToken"/> is cancelled.</summary>
+    internal async Task RunAsync(ProjectionRegistration registration, CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        var page = new List<EventEnvelope>(GenerationBuilder.PageSize);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                var state = await _views.ReadStateAsync(registration.Name, cancellationToken).ConfigureAwait(false);
+                await foreach (var envelope in _events.ReadAllAsync(state.ServingPosition + 1, cancellationToken).ConfigureAwait(false))
+                {
+                    page.Add(envelope);
+                    if (page.Count == GenerationBuilder.PageSize)
+                    {
+                        break;
+                    }
+                }
+
+                if (page.Count > 0)
+                {
+                    await _builder.CommitAsync(registration, state.ServingGeneration, page, registration.OnPoisonEvent, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                await WaitForAppendAsync(state.ServingPosition + 1, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (ProjectionFailedException failure)
+            {
+                LogStopped(_logger, failure, registration.Name);
+                return;
+            }
+            catch (Exception exception)
+            {
+                page.Clear();
+                LogRetrying(_logger, exception, registration.Name);
+                await Task.Delay(TimeSpan.FromSeconds(1), _timeProvider, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+    }
+
+    private async Task WaitForAppendAsync(long position, CancellationToken cancellationToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var next = _events.SubscribeAllAsync(position, linked.Token).GetAsyncEnumerator(linked.Token);
+        await using var dispose = next.ConfigureAwait(false);
+        await next.MoveNextAsync().ConfigureAwait(false);
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Projection {Projection} stopped on a poison event; fix it and restart, or rebuild")]
+    private static partial void LogStopped(ILogger logger, Exception exception, string projection);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Projection {Projection} failed to apply a page; retrying")]
+    private static partial void LogRetrying(ILogger logger, Exception exception, string projection);
+}

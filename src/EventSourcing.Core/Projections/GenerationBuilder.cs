@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using EventSourcing.Storage;
+
+namespace EventSourcing.Projections;
+
+/// <summary>
+/// Brings one generation of a projection's views up to the head of the log, in pages: read events after the
+/// generation's checkpoint, apply them, commit views and checkpoint together, repeat until a pass finds nothing new.
+/// An interrupted build resumes from the last committed page. Used by rebuild, verify and catch-up.
+/// </summary>
+internal sealed class GenerationBuilder(IEventReader events, IProjectionStore views, TimeProvider timeProvider)
+{
+    /// <summary>Events per committed page.</summary>
+    public const int PageSize = 1_000;
+
+    /// <summary>Builds from <paramref name="fromPosition"/> (exclusive) to the head; returns the position reached.</summary>
+    public async Task<long> BuildAsync(
+        ProjectionRegistration registration,
+        int generation,
+        long fromPosition,
+        PoisonEventPolicy policy,
+        IProgress<RebuildProgress>? progress,
+        CancellationToken cancellationToken)
+    {
+        var position = fromPosition;
+        var stopwatch = Stopwatch.StartNew();
+        var startedAt = position;
+        var page = new List<Events.EventEnvelope>(PageSize);
+        while (true)
+        {
+            var head = await events.ReadHeadPositionAsync(cancellationToken).ConfigureAwait(false);
+            Report(progress, registration.Name, position, head, startedAt, stopwatch.Elapsed);
+            if (position >= head)
+            {
+                return position;
+            }
+
+            await foreach (var envelope in events.ReadAllAsync(position + 1, cancellationToken).ConfigureAwait(false))
+            {
+                page.Add(envelope);
+                if (page.Count == PageSize)
+                {
+                    position = await CommitAsync(registration, generation, page, policy, cancellationToken).ConfigureAwait(false);
+                    Report(progress, registration.Name, position, Math.Max(head, position), startedAt, stopwatch.Elapsed);
+                }
+            }
+
+            if (page.Count > 0)
+            {
+                position = await CommitAsync(registration, generation, page, policy, cancellationToken).ConfigureAwait(false);
+            }
+            else if (position < head)
+            {
+                return position; // the head moved past events this reader cannot see yet; the caller's next pass takes them
+            }
+        }
+    }
+
+    /// <summary>Applies <paramref name="page"/> to the generation and commits; clears the page; returns its last position.</summary>
+    public async Task<long> CommitAsync(ProjectionRegistration registration, int generation, List<Events.EventEnvelope> page, PoisonEventPolicy policy, CancellationToken cancellationToken)
+    {
+        var batch = await views.BeginAsync(registration.Name, generation, cancellationToken).ConfigureAwait(false);
+        await using (batch.ConfigureAwait(false))
+        {
+            await ProjectionApplier.ApplyAsync(registration.Projection, page, batch, policy, timeProvider, cancellationToken).ConfigureAwait(false);
+            await batch.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var last = page[^1].Position;
+        page.Clear();
+        return last;
+    }
+
+    private static void Report(IProgress<RebuildProgress>? progress, string projection, long position, long head, long startedAt, TimeSpan elapsed)
+    {
+        if (progress is null)
+        {
+            return;
+        }
+
+        var done = position - startedAt;
+        var rate = elapsed.TotalSeconds > 0 ? done / elapsed.TotalSeconds : 0;
+        TimeSpan? remaining = rate > 0 ? TimeSpan.FromSeconds((head - position) / rate) : null;
+        progress.Report(new RebuildProgress(projection, position, head, rate, remaining));
+    }
+}
+
+/// <summary>How far a rebuild or verification has come.</summary>
+/// <param name="Projection">The projection.</param>
+/// <param name="Position">The position reached (events done, on a gap-free log).</param>
+/// <param name="Head">The head of the log when last looked at (the total).</param>
+/// <param name="EventsPerSecond">The rate since this run started.</param>
+/// <param name="Remaining">The time left at that rate, when known.</param>
+public sealed record RebuildProgress(string Projection, long Position, long Head, double EventsPerSecond, TimeSpan? Remaining);

@@ -1,0 +1,107 @@
+using EventSourcing.Events;
+
+namespace EventSourcing.Projections;
+
+/// <summary>
+/// The one way events are applied to stored views, whoever runs the projection (inline, the async runner, Marten's
+/// daemon, a rebuild, a verification): load every view the events touch, evolve in position order skipping events a
+/// view already holds, and put the changed records and the checkpoint in the same batch. An event is applied to all of
+/// its views or to none: if the projection throws, the event is dead-lettered (or the run stops) as a whole.
+/// </summary>
+internal static class ProjectionApplier
+{
+    /// <summary>Applies <paramref name="events"/> (in position order) to <paramref name="batch"/>; returns how many were dead-lettered.</summary>
+    public static async Task<int> ApplyAsync(
+        IProjection projection,
+        IReadOnlyList<EventEnvelope> events,
+        IProjectionBatch batch,
+        PoisonEventPolicy policy,
+        TimeProvider timeProvider,
+        CancellationToken cancellationToken)
+    {
+        if (events.Count == 0)
+        {
+            return 0;
+        }
+
+        var targets = new (EventEnvelope Event, string[]? Ids, Exception? Error)[events.Count];
+        var allIds = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < events.Count; i++)
+        {
+            try
+            {
+                var ids = projection.ViewIds(events[i]).Distinct(StringComparer.Ordinal).ToArray();
+                targets[i] = (events[i], ids, null);
+                allIds.UnionWith(ids);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                targets[i] = (events[i], null, exception);
+            }
+        }
+
+        var records = allIds.Count == 0
+            ? new Dictionary<string, ViewRecord>(StringComparer.Ordinal)
+            : new Dictionary<string, ViewRecord>(await batch.LoadAsync(allIds, cancellationToken).ConfigureAwait(false), StringComparer.Ordinal);
+        var changed = new HashSet<string>(StringComparer.Ordinal);
+        var deadLettered = 0;
+        var pending = new List<ViewRecord>();
+        foreach (var (@event, ids, idError) in targets)
+        {
+            var error = idError ?? Evolve(projection, @event, ids!, records, pending);
+            if (error is not null)
+            {
+                var letter = new DeadLetter(projection.Name, @event.Position, @event.EventId, @event.StreamId, @event.EventType,
+                    $"{error.GetType().Name}: {error.Message}", timeProvider.GetUtcNow());
+                if (policy == PoisonEventPolicy.Stop)
+                {
+                    throw new ProjectionFailedException(letter, error);
+                }
+
+                batch.DeadLetter(letter);
+                deadLettered++;
+                continue;
+            }
+
+            foreach (var record in pending)
+            {
+                records[record.Id] = record;
+                changed.Add(record.Id);
+            }
+        }
+
+        foreach (var id in changed)
+        {
+            batch.Put(records[id]);
+        }
+
+        batch.Checkpoint(events[^1].Position);
+        return deadLettered;
+    }
+
+    /// <summary>Evolves every view of one event into <paramref name="pending"/>; the error if the projection threw.</summary>
+    private static Exception? Evolve(IProjection projection, EventEnvelope @event, string[] ids, Dictionary<string, ViewRecord> records, List<ViewRecord> pending)
+    {
+        pending.Clear();
+        foreach (var id in ids)
+        {
+            records.TryGetValue(id, out var current);
+            if (current is not null && current.Position >= @event.Position)
+            {
+                continue; // already in this view
+            }
+
+            try
+            {
+                pending.Add(new ViewRecord(id, @event.Position, projection.Evolve(id, current?.View, @event)));
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                pending.Clear();
+                return exception;
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,70 @@
+using EventSourcing.Hosting;
+using EventSourcing.Projections;
+using EventSourcing.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace EventSourcing.Tests.Shared.Projections;
+
+/// <summary>An application's container with its hosted services (projection runner or daemon) started, for projection tests.</summary>
+public sealed class ProjectionHost : IAsyncDisposable
+{
+    private readonly ServiceProvider _services;
+    private readonly List<IHostedService> _started = [];
+
+    private ProjectionHost(ServiceProvider services) => _services = services;
+
+    public IServiceProvider Services => _services;
+
+    public IEventStore Store => _services.GetRequiredService<IEventStore>();
+
+    public IViewReader Views => _services.GetRequiredService<IViewReader>();
+
+    public IProjectionStore ProjectionStore => _services.GetRequiredService<IProjectionStore>();
+
+    public ProjectionRebuilder Rebuilder => _services.GetRequiredService<ProjectionRebuilder>();
+
+    public ProjectionVerifier Verifier => _services.GetRequiredService<ProjectionVerifier>();
+
+    public static async Task<ProjectionHost> StartAsync(Action<EventSourcingBuilder> configure, bool startHostedServices = true)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddEventSourcing(configure);
+        var host = new ProjectionHost(services.BuildServiceProvider());
+        if (startHostedServices)
+        {
+            await host.StartHostedServicesAsync();
+        }
+
+        return host;
+    }
+
+    public async Task StartHostedServicesAsync()
+    {
+        foreach (var service in _services.GetServices<IHostedService>())
+        {
+            await service.StartAsync(TestContext.Current.CancellationToken);
+            _started.Add(service);
+        }
+    }
+
+    /// <summary>Waits until every named projection has passed <paramref name="position"/>, failing the test after 30 s.</summary>
+    public async Task WaitForAsync(long position, params string[] projections)
+    {
+        foreach (var projection in projections)
+        {
+            Assert.True(await Views.WaitForPositionAsync(projection, position, TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken), $"{projection} did not reach {position}");
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var service in Enumerable.Reverse(_started))
+        {
+            await service.StopAsync(CancellationToken.None);
+        }
+
+        await _services.DisposeAsync();
+    }
+}

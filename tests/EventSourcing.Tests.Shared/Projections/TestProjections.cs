@@ -1,0 +1,37 @@
+using System.Diagnostics;
+using EventSourcing.Events;
+using EventSourcing.Projections;
+using EventSourcing.Tests.Shared.Domain;
+
+namespace EventSourcing.Tests.Shared.Projections;
+
+/// <summary>A projection that breaks the rules: it reads the clock, so a rebuild gives other views.</summary>
+public sealed record ClockedTally(string Id, int Total, long SeenAt);
+
+public sealed class ClockedTallyProjection : Projection<ClockedTally>
+{
+    public override string Name => "clocked-tally";
+
+    public override IEnumerable<string> ViewIds(EventEnvelope envelope) => envelope.Data is TallyIncreased ? [envelope.StreamId] : [];
+
+    public override ClockedTally? Evolve(string id, ClockedTally? view, EventEnvelope envelope) =>
+        new(id, ((TallyIncreased)envelope.Data).Total, Stopwatch.GetTimestamp());
+}
+
+/// <summary>A projection that fails on any increase of 13.</summary>
+public sealed record FragileTally(string Id, int Total, int Events);
+
+public sealed class FragileTallyProjection : Projection<FragileTally>
+{
+    public override string Name => "fragile-tally";
+
+    public override IEnumerable<string> ViewIds(EventEnvelope envelope) => envelope.Data is TallyIncreased ? [envelope.StreamId] : [];
+
+    public override FragileTally? Evolve(string id, FragileTally? view, EventEnvelope envelope)
+    {
+        var increased = (TallyIncreased)envelope.Data;
+        return increased.Amount == 13
+            ? throw new InvalidOperationException("Thirteen is not projectable.")
+            : new FragileTally(id, increased.Total, (view?.Events ?? 0) + 1);
+    }
+}
