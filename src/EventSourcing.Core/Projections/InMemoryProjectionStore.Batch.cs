@@ -54,7 +54,7 @@ public sealed partial class InMemoryProjectionStore
                 }
 
                 target.Position = Math.Max(target.Position, _checkpoint);
-                data.DeadLetters.AddRange(_deadLetters);
+                data.DeadLetters.AddRange(_deadLetters.Where(letter => !data.DeadLetters.Exists(kept => kept.Position == letter.Position)));
             }
 
             store.SignalChange();

@@ -1,6 +1,10 @@
 using EventSourcing.Events;
 using EventSourcing.Hosting;
+using EventSourcing.Marten.Projections;
 using EventSourcing.Marten.Storage;
+using EventSourcing.Projections;
+using EventSourcing.Storage;
+using JasperFx.Events.Daemon;
 using Marten;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -39,9 +43,16 @@ public static class MartenEventSourcingExtensions
         {
             var options = new StoreOptions();
             MartenConventions.Apply(options, builder.Events, builder.SerializerOptions);
+            AddProjections(options, services, builder.Events);
             configureMarten(options);
             return options;
-        }).UseLightweightSessions();
+        })
+        .UseLightweightSessions()
+        .AddAsyncDaemon(DaemonMode.HotCold); // one node runs each projection shard; others take over when it stops
+
+        builder.UseProjectionStore(
+            services => new MartenProjectionStore(services.GetRequiredService<IDocumentStore>(), services.GetRequiredService<ProjectionCatalog>(), services.GetRequiredService<IEventReader>()),
+            runsAsyncProjections: false);
 
         return builder.UseStore("postgresql", services => new MartenEventStore(
             services.GetRequiredService<IDocumentStore>(),
@@ -50,5 +61,32 @@ public static class MartenEventSourcingExtensions
             services.GetService<IOptions<MartenStoreOptions>>()?.Value,
             services.GetService<ILogger<MartenEventStore>>(),
             services.GetService<TimeProvider>()));
+    }
+
+    /// <summary>Registers the view documents, and each stored projection with Marten: inline in appends, async on the daemon.</summary>
+    private static void AddProjections(StoreOptions options, IServiceProvider services, EventTypeRegistry registry)
+    {
+        var catalog = services.GetRequiredService<ProjectionCatalog>();
+        MartenProjectionStore.Configure(options, catalog);
+        if (catalog.All.Any(r => r.Lifecycle == ProjectionLifecycle.Inline))
+        {
+            // Inline projections run before the events are inserted: only rich appends give them their positions.
+            options.Events.AppendMode = JasperFx.Events.EventAppendMode.Rich;
+        }
+
+        var time = services.GetService<TimeProvider>() ?? TimeProvider.System;
+        foreach (var registration in catalog.All.Where(r => r.Lifecycle != ProjectionLifecycle.Live))
+        {
+            var adapter = new MartenProjectionAdapter(
+                registration,
+                () => (MartenProjectionStore)services.GetRequiredService<IProjectionStore>(),
+                () => (MartenEventStore)services.GetRequiredService<IEventStore>(),
+                registry,
+                time);
+            options.Projections.Add(
+                adapter,
+                registration.Lifecycle == ProjectionLifecycle.Inline ? JasperFx.Events.Projections.ProjectionLifecycle.Inline : JasperFx.Events.Projections.ProjectionLifecycle.Async,
+                registration.Name);
+        }
     }
 }

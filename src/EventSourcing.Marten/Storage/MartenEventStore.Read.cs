@@ -75,7 +75,7 @@ public sealed partial class MartenEventStore
         }
     }
 
-    private async IAsyncEnumerable<EventEnvelope> ReadRangeAsync(long from, long ceiling, [EnumeratorCancellation] CancellationToken cancellationToken)
+    internal async IAsyncEnumerable<EventEnvelope> ReadRangeAsync(long from, long ceiling, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var next = from;
         while (next <= ceiling)

@@ -27,6 +27,7 @@ public sealed partial class MartenEventStore : IEventStore, IAsyncDisposable
     private readonly SemaphoreSlim _schemaGate = new(1, 1);
     private readonly string _events;
     private volatile bool _schemaReady;
+    private int _disposed;
     private readonly string _streams;
 
     /// <summary>Creates the store over a Marten document store configured by <see cref="Hosting.MartenConventions"/>.</summary>
@@ -62,6 +63,11 @@ public sealed partial class MartenEventStore : IEventStore, IAsyncDisposable
     /// <summary>Stops listening for appends.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return; // the same instance is registered as reader, writer and store
+        }
+
         await _appended.DisposeAsync().ConfigureAwait(false);
         _highWater.Dispose();
         _schemaGate.Dispose();
@@ -81,10 +87,19 @@ public sealed partial class MartenEventStore : IEventStore, IAsyncDisposable
         await _schemaGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (!_schemaReady)
+            for (var attempt = 1; !_schemaReady; attempt++)
             {
-                await _store.Storage.ApplyAllConfiguredChangesToDatabaseAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
-                _schemaReady = true;
+                try
+                {
+                    await _store.Storage.ApplyAllConfiguredChangesToDatabaseAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+                    _schemaReady = true;
+                }
+                catch (global::Marten.Exceptions.MartenSchemaException exception) when (attempt < 5)
+                {
+                    // Another process (or Marten's daemon) is creating the same objects: look again once it is done.
+                    LogSchemaRace(_logger, exception, attempt);
+                    await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt), cancellationToken).ConfigureAwait(false);
+                }
             }
         }
         finally
@@ -92,6 +107,9 @@ public sealed partial class MartenEventStore : IEventStore, IAsyncDisposable
             _schemaGate.Release();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Applying the schema raced with another writer (attempt {Attempt}); retrying")]
+    private static partial void LogSchemaRace(ILogger logger, Exception exception, int attempt);
 
     private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
     {

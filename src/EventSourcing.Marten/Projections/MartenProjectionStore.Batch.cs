@@ -1,0 +1,71 @@
+using EventSourcing.Projections;
+using Marten;
+
+namespace EventSourcing.Marten.Projections;
+
+public sealed partial class MartenProjectionStore
+{
+    /// <summary>A unit of work on one generation, in its own session or in one that another party commits.</summary>
+    private sealed class MartenBatch(IViewTable table, IDocumentOperations operations, bool ownsSession, string projection, int generation, bool trackCheckpoint)
+        : IProjectionBatch
+    {
+        private readonly Dictionary<string, ViewRecord> _puts = new(StringComparer.Ordinal);
+        private readonly List<DeadLetter> _deadLetters = [];
+        private long _checkpoint;
+
+        public async Task<IReadOnlyDictionary<string, ViewRecord>> LoadAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
+        {
+            var records = await table.LoadAsync(operations, projection, generation, ids, cancellationToken).ConfigureAwait(false);
+            return records.ToDictionary(r => r.Id, StringComparer.Ordinal);
+        }
+
+        public void Put(ViewRecord record) => _puts[record.Id] = record;
+
+        public void DeadLetter(DeadLetter letter) => _deadLetters.Add(letter);
+
+        public void Checkpoint(long position) => _checkpoint = Math.Max(_checkpoint, position);
+
+        public async Task CommitAsync(CancellationToken cancellationToken)
+        {
+            if (_puts.Count > 0)
+            {
+                table.Store(operations, projection, generation, _puts.Values);
+            }
+
+            foreach (var letter in _deadLetters)
+            {
+                operations.Store(new DeadLetterDocument
+                {
+                    Id = $"{letter.Projection}/{letter.Position}",
+                    Projection = letter.Projection,
+                    Position = letter.Position,
+                    EventId = letter.EventId,
+                    StreamId = letter.StreamId,
+                    EventType = letter.EventType,
+                    Error = letter.Error,
+                    FailedAt = letter.FailedAt,
+                });
+            }
+
+            if (trackCheckpoint && _checkpoint > 0)
+            {
+                var id = GenerationCheckpoint.DocumentId(projection, generation);
+                var current = await operations.LoadAsync<GenerationCheckpoint>(id, cancellationToken).ConfigureAwait(false);
+                if (current is null || current.Position < _checkpoint)
+                {
+                    operations.Store(new GenerationCheckpoint { Id = id, Position = _checkpoint });
+                }
+            }
+
+            if (ownsSession)
+            {
+                await ((IDocumentSession)operations).SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            _puts.Clear();
+            _deadLetters.Clear();
+        }
+
+        public ValueTask DisposeAsync() => ownsSession ? ((IDocumentSession)operations).DisposeAsync() : ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,47 @@
+using EventSourcing.Events;
+using EventSourcing.Projections;
+using EventSourcing.Storage;
+using EventSourcing.Tests.Shared.Domain;
+using EventSourcing.Tests.Shared.Projections;
+
+namespace EventSourcing.Core.Tests.Projections;
+
+public sealed class PoisonPolicyTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_rebuild_told_to_dead_letter_completes_and_keeps_one_letter_per_event()
+    {
+        await using var host = await ProjectionHost.StartAsync(es =>
+        {
+            TallyDecider.Register(es.Events);
+            es.AddProjection(new FragileTallyProjection(), ProjectionLifecycle.Async, onPoisonEventInRebuild: PoisonEventPolicy.DeadLetter);
+        });
+        await host.Store.AppendAsync("tally-p", ExpectedVersion.NoStream, [new TallyIncreased(13, 13), new TallyIncreased(1, 14)], EventMetadata.Empty, Ct);
+        await host.WaitForAsync(2, "fragile-tally");
+
+        var rebuilt = await host.Rebuilder.RebuildAsync("fragile-tally", null, Ct);
+
+        Assert.Equal(2, rebuilt.Position);
+        Assert.Equal(new FragileTally("tally-p", 14, 1), await host.Views.FindAsync<FragileTally>("tally-p", Ct));
+        Assert.Single(await host.ProjectionStore.ReadDeadLettersAsync("fragile-tally", Ct));
+    }
+
+    [Fact]
+    public async Task A_projection_told_to_stop_stops_at_the_poison_event_and_reports_it()
+    {
+        await using var host = await ProjectionHost.StartAsync(es =>
+        {
+            TallyDecider.Register(es.Events);
+            es.AddProjection(new FragileTallyProjection(), ProjectionLifecycle.Async, onPoisonEvent: PoisonEventPolicy.Stop);
+        });
+        await host.Store.AppendAsync("tally-s", ExpectedVersion.NoStream, [new TallyIncreased(2, 2), new TallyIncreased(13, 15), new TallyIncreased(1, 16)], EventMetadata.Empty, Ct);
+
+        var passed = await host.Views.WaitForPositionAsync<FragileTally>(3, TimeSpan.FromMilliseconds(500), Ct);
+
+        Assert.False(passed);
+        Assert.Empty(await host.ProjectionStore.ReadDeadLettersAsync("fragile-tally", Ct));
+        Assert.True((await host.ProjectionStore.ReadStateAsync("fragile-tally", Ct)).ServingPosition < 2);
+    }
+}
