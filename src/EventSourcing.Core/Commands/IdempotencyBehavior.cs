@@ -14,14 +14,15 @@ namespace EventSourcing.Commands;
 public sealed class IdempotencyBehavior<TMessage, TResponse> : IPipelineBehavior<TMessage, TResponse>
     where TMessage : IMessage
 {
-    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
+    private readonly JsonSerializerOptions _json;
     private readonly IIdempotencyStore _store;
     private readonly IdempotencyGate _gate;
     private readonly TimeProvider _timeProvider;
 
     /// <summary>Creates the behaviour.</summary>
-    public IdempotencyBehavior(IIdempotencyStore store, IdempotencyGate gate, TimeProvider timeProvider)
+    public IdempotencyBehavior(IIdempotencyStore store, IdempotencyGate gate, TimeProvider timeProvider, Privacy.EventSourcingJson json)
     {
+        _json = (json ?? throw new ArgumentNullException(nameof(json))).Options;
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _gate = gate ?? throw new ArgumentNullException(nameof(gate));
         _timeProvider = timeProvider ?? throw new ArgumentNullException(nameof(timeProvider));
@@ -44,21 +45,24 @@ public sealed class IdempotencyBehavior<TMessage, TResponse> : IPipelineBehavior
             if (kept is not null)
             {
                 return kept.Fingerprint == fingerprint
-                    ? JsonSerializer.Deserialize<TResponse>(kept.Response, JsonOptions)
+                    ? JsonSerializer.Deserialize<TResponse>(kept.Response, _json)
                     : throw new IdempotencyKeyReusedException(commandId, kept.CommandType);
             }
 
             var response = await next(message, cancellationToken).ConfigureAwait(false);
-            var record = new IdempotencyRecord(commandId, commandName, fingerprint, JsonSerializer.Serialize(response, JsonOptions), _timeProvider.GetUtcNow());
+            var record = new IdempotencyRecord(commandId, commandName, fingerprint, JsonSerializer.Serialize(response, _json), _timeProvider.GetUtcNow());
             await _store.AddAsync(record, cancellationToken).ConfigureAwait(false);
             return response;
         }).ConfigureAwait(false);
         return (TResponse)result!;
     }
 
+    private static readonly JsonSerializerOptions FingerprintOptions = new(JsonSerializerDefaults.Web);
+
     private static string Fingerprint(TMessage message)
     {
-        var payload = JsonSerializer.SerializeToUtf8Bytes(message, JsonOptions);
+        // The payload's plain JSON, hashed: personal values must hash the same way every time (no nonce), and the hash reveals nothing.
+        var payload = JsonSerializer.SerializeToUtf8Bytes(message, FingerprintOptions);
         var name = Encoding.UTF8.GetBytes(typeof(TMessage).FullName ?? typeof(TMessage).Name);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         hash.AppendData(name);

@@ -17,4 +17,8 @@ public sealed record EventEnvelope(
     string EventType,
     object Data,
     EventMetadata Metadata,
-    DateTimeOffset Timestamp);
+    DateTimeOffset Timestamp)
+{
+    /// <summary>True when some personal data in the event was erased (its subject was forgotten) and reads as a placeholder.</summary>
+    public bool PersonalDataErased { get; init; }
+}

@@ -17,7 +17,11 @@ public interface IEventSerializer
 public sealed record SerializedEvent(string EventType, byte[] Data);
 
 /// <summary>An event read back: the name of the type it was read as (after upcasting), and the event.</summary>
-public sealed record DeserializedEvent(string EventType, object Data);
+public sealed record DeserializedEvent(string EventType, object Data)
+{
+    /// <summary>True when some personal data in the event was erased and reads as a placeholder.</summary>
+    public bool PersonalDataErased { get; init; }
+}
 
 /// <summary>The stored bytes of an event could not be read as its type.</summary>
 public sealed class EventDeserializationException(string eventType, Type type, Exception innerException)

@@ -34,12 +34,16 @@ public sealed class SystemTextJsonEventSerializer : IEventSerializer
     {
         ArgumentException.ThrowIfNullOrEmpty(eventType);
         var type = _registry.Resolve(eventType, out var upcasters);
+        Privacy.PersonalDataJson.TakeErasedCount();
         try
         {
             if (upcasters.Count == 0)
             {
                 var value = JsonSerializer.Deserialize(data, type, _options);
-                return new DeserializedEvent(eventType, value ?? throw new JsonException("The stored event is JSON null."));
+                return new DeserializedEvent(eventType, value ?? throw new JsonException("The stored event is JSON null."))
+                {
+                    PersonalDataErased = Privacy.PersonalDataJson.TakeErasedCount() > 0,
+                };
             }
 
             var json = JsonNode.Parse(data) as JsonObject ?? throw new JsonException("The stored event is not a JSON object.");
@@ -49,7 +53,7 @@ public sealed class SystemTextJsonEventSerializer : IEventSerializer
             }
 
             var upcast = json.Deserialize(type, _options) ?? throw new JsonException("The upcast event is JSON null.");
-            return new DeserializedEvent(upcasters[^1].ToName, upcast);
+            return new DeserializedEvent(upcasters[^1].ToName, upcast) { PersonalDataErased = Privacy.PersonalDataJson.TakeErasedCount() > 0 };
         }
         catch (JsonException exception)
         {

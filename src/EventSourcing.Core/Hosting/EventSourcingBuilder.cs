@@ -2,6 +2,7 @@ using System.Text.Json;
 using EventSourcing.Commands;
 using EventSourcing.Deciders;
 using EventSourcing.Events;
+using EventSourcing.Privacy;
 using EventSourcing.Projections;
 using EventSourcing.Storage;
 using Microsoft.Extensions.DependencyInjection;
@@ -11,7 +12,11 @@ namespace EventSourcing.Hosting;
 /// <summary>Configures EventSourcing inside <see cref="ServiceCollectionExtensions.AddEventSourcing"/>.</summary>
 public sealed class EventSourcingBuilder
 {
-    internal EventSourcingBuilder(IServiceCollection services) => Services = services;
+    internal EventSourcingBuilder(IServiceCollection services)
+    {
+        Services = services;
+        Events.Register<PersonalDataForgotten>("personal-data-forgotten.v1");
+    }
 
     /// <summary>The application's services, for store packages that register their own.</summary>
     public IServiceCollection Services { get; }
@@ -110,6 +115,13 @@ public sealed class EventSourcingBuilder
 
     /// <summary>Sets how command handlers retry after concurrency conflicts.</summary>
     public EventSourcingBuilder ConfigureCommands(Action<CommandHandlingOptions> configure)
+    {
+        Services.Configure(configure);
+        return this;
+    }
+
+    /// <summary>Sets crypto-shredding options: the master key, key caching, the erased placeholder, new keys after forgetting.</summary>
+    public EventSourcingBuilder ConfigurePersonalData(Action<PersonalDataOptions> configure)
     {
         Services.Configure(configure);
         return this;

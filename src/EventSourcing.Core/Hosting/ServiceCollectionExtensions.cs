@@ -1,10 +1,12 @@
 using EventSourcing.Commands;
 using EventSourcing.Events;
+using EventSourcing.Privacy;
 using EventSourcing.Projections;
 using EventSourcing.Storage;
 using Mediator;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace EventSourcing.Hosting;
 
@@ -26,7 +28,20 @@ public static class ServiceCollectionExtensions
         services.AddOptions();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(builder.Events);
-        services.AddSingleton<IEventSerializer>(_ => new SystemTextJsonEventSerializer(builder.Events, builder.SerializerOptions));
+        services.AddSingleton(provider =>
+        {
+            var protector = new Lazy<PersonalDataProtector>(provider.GetRequiredService<PersonalDataProtector>);
+            return new EventSourcingJson(builder.SerializerOptions, () => protector.Value);
+        });
+        services.TryAddSingleton<IKeyStore>(provider =>
+        {
+            var options = provider.GetRequiredService<IOptions<PersonalDataOptions>>().Value;
+            var master = options.MasterKey is { } key ? MasterKey.FromBase64(options.MasterKeyId, key) : MasterKey.Generate(options.MasterKeyId);
+            return new InMemoryKeyStore(master, options.AllowNewKeyAfterForget);
+        });
+        services.TryAddSingleton<PersonalDataProtector>();
+        services.TryAddSingleton<PersonalDataEraser>();
+        services.AddSingleton<IEventSerializer>(provider => new SystemTextJsonEventSerializer(builder.Events, provider.GetRequiredService<EventSourcingJson>().Options));
         if (builder.StoreFactory is null)
         {
             builder.UseInMemory();
@@ -38,10 +53,10 @@ public static class ServiceCollectionExtensions
 
         var catalog = new ProjectionCatalog(builder.Projections);
         services.AddSingleton(catalog);
-        services.AddSingleton<IProjectionStore>(builder.ProjectionStoreFactory ?? (_ => new InMemoryProjectionStore(builder.SerializerOptions)));
+        services.AddSingleton<IProjectionStore>(builder.ProjectionStoreFactory ?? (provider => new InMemoryProjectionStore(provider.GetRequiredService<EventSourcingJson>().Options)));
         services.AddSingleton<IViewReader>(provider => new ViewReader(catalog, provider.GetRequiredService<IProjectionStore>(), provider.GetRequiredService<IEventReader>(), provider.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ProjectionRebuilder>();
-        services.AddSingleton(provider => new ProjectionVerifier(catalog, provider.GetRequiredService<IEventReader>(), provider.GetRequiredService<IProjectionStore>(), builder.SerializerOptions, provider.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(provider => new ProjectionVerifier(catalog, provider.GetRequiredService<IEventReader>(), provider.GetRequiredService<IProjectionStore>(), provider.GetRequiredService<EventSourcingJson>().Options, provider.GetRequiredService<TimeProvider>()));
         if (builder.RunsAsyncProjections && catalog.All.Any(r => r.Lifecycle == ProjectionLifecycle.Async))
         {
             services.AddSingleton<AsyncProjectionRunner>();

@@ -193,8 +193,17 @@ public sealed class InMemoryEventStore : IEventStore, IDisposable
 
     private EventEnvelope ToEnvelope(StoredEvent stored)
     {
-        var data = _serializer.Deserialize(stored.EventType, stored.Data);
-        return ToEnvelope(stored, data.EventType, data.Data);
+        DeserializedEvent data;
+        try
+        {
+            data = _serializer.Deserialize(stored.EventType, stored.Data);
+        }
+        catch (Privacy.PersonalDataTamperedException tampered)
+        {
+            throw new Privacy.PersonalDataTamperedException($"event {stored.EventId} ('{stored.EventType}' at position {stored.Position} in stream '{stored.StreamId}', {tampered.Location})", tampered);
+        }
+
+        return ToEnvelope(stored, data.EventType, data.Data) with { PersonalDataErased = data.PersonalDataErased };
     }
 
     private static EventEnvelope ToEnvelope(StoredEvent stored, string eventType, object data) =>

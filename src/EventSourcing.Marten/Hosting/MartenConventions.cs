@@ -1,5 +1,7 @@
-using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using EventSourcing.Events;
+using EventSourcing.Marten.Privacy;
+using EventSourcing.Privacy;
 using JasperFx.Events;
 using Marten;
 using Weasel.Core;
@@ -12,13 +14,13 @@ public static class MartenConventions
     /// <summary>
     /// String stream keys; quick append; correlation, causation, user and header columns; a unique index on event
     /// ids (so a repeated command is detected in the database); the registry's stable type names; System.Text.Json
-    /// with camelCase names, as the EventSourcing serializer reads them.
+    /// with camelCase names, as the EventSourcing serializer reads them, and crypto-shredding of personal data; the key tables.
     /// </summary>
-    public static void Apply(StoreOptions options, EventTypeRegistry registry, JsonSerializerOptions serializerOptions)
+    public static void Apply(StoreOptions options, EventTypeRegistry registry, EventSourcingJson json)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(registry);
-        ArgumentNullException.ThrowIfNull(serializerOptions);
+        ArgumentNullException.ThrowIfNull(json);
         options.Events.StreamIdentity = StreamIdentity.AsString;
         options.Events.AppendMode = EventAppendMode.QuickWithServerTimestamps;
         options.Events.MetadataConfig.EnableAll();
@@ -30,13 +32,17 @@ public static class MartenConventions
             options.Events.MapEventType(type, name);
         }
 
-        options.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase, json =>
+        options.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase, marten =>
         {
-            json.PropertyNameCaseInsensitive = true;
-            foreach (var converter in serializerOptions.Converters)
+            marten.PropertyNameCaseInsensitive = true;
+            foreach (var converter in json.Options.Converters)
             {
-                json.Converters.Add(converter);
+                marten.Converters.Add(converter);
             }
+
+            // Crypto-shredding on everything Marten serializes: events, view documents, snapshots.
+            marten.TypeInfoResolver = (marten.TypeInfoResolver ?? new DefaultJsonTypeInfoResolver()).WithAddedModifier(json.Modifier);
         });
+        PostgresKeyStore.Configure(options);
     }
 }

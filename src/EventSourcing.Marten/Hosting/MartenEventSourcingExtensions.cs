@@ -1,19 +1,22 @@
 using EventSourcing.Events;
 using EventSourcing.Hosting;
+using EventSourcing.Marten.Privacy;
 using EventSourcing.Marten.Projections;
+using EventSourcing.Privacy;
 using EventSourcing.Marten.Storage;
 using EventSourcing.Projections;
 using EventSourcing.Storage;
 using JasperFx.Events.Daemon;
 using Marten;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace EventSourcing.Marten.Hosting;
 
 /// <summary>Chooses PostgreSQL through Marten as the event store.</summary>
-public static class MartenEventSourcingExtensions
+public static partial class MartenEventSourcingExtensions
 {
     /// <summary>
     /// Stores events in PostgreSQL at <paramref name="connectionString"/> through Marten. Schema creation follows
@@ -42,13 +45,19 @@ public static class MartenEventSourcingExtensions
         builder.Services.AddMarten(services =>
         {
             var options = new StoreOptions();
-            MartenConventions.Apply(options, builder.Events, builder.SerializerOptions);
+            MartenConventions.Apply(options, builder.Events, services.GetRequiredService<EventSourcingJson>());
             AddProjections(options, services, builder.Events);
             configureMarten(options);
             return options;
         })
         .UseLightweightSessions()
         .AddAsyncDaemon(DaemonMode.HotCold); // one node runs each projection shard; others take over when it stops
+
+        builder.Services.AddSingleton<IKeyStore>(services => new PostgresKeyStore(
+            services.GetRequiredService<IDocumentStore>(),
+            MasterKeyFor(services),
+            services.GetRequiredService<IOptions<PersonalDataOptions>>().Value.AllowNewKeyAfterForget));
+        builder.Services.AddHostedService<KeyStoreStartupCheck>();
 
         builder.UseProjectionStore(
             services => new MartenProjectionStore(services.GetRequiredService<IDocumentStore>(), services.GetRequiredService<ProjectionCatalog>(), services.GetRequiredService<IEventReader>()),
@@ -60,7 +69,8 @@ public static class MartenEventSourcingExtensions
             builder.Events,
             services.GetService<IOptions<MartenStoreOptions>>()?.Value,
             services.GetService<ILogger<MartenEventStore>>(),
-            services.GetService<TimeProvider>()));
+            services.GetService<TimeProvider>(),
+            services.GetRequiredService<PersonalDataProtector>()));
     }
 
     /// <summary>Registers the view documents, and each stored projection with Marten: inline in appends, async on the daemon.</summary>
@@ -88,5 +98,47 @@ public static class MartenEventSourcingExtensions
                 registration.Lifecycle == ProjectionLifecycle.Inline ? JasperFx.Events.Projections.ProjectionLifecycle.Inline : JasperFx.Events.Projections.ProjectionLifecycle.Async,
                 registration.Name);
         }
+    }
+
+    /// <summary>
+    /// The configured master key; in Development without one, a fixed development key (not a secret: never use it for
+    /// real data). Anywhere else a missing master key stops the application at start-up.
+    /// </summary>
+    private static MasterKey MasterKeyFor(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptions<PersonalDataOptions>>().Value;
+        if (options.MasterKey is { Length: > 0 } key)
+        {
+            return MasterKey.FromBase64(options.MasterKeyId, key);
+        }
+
+        if (services.GetService<IHostEnvironment>()?.IsDevelopment() == true)
+        {
+            if (services.GetService<ILoggerFactory>()?.CreateLogger(typeof(PostgresKeyStore)) is { } logger)
+            {
+                LogDevelopmentKey(logger);
+            }
+
+            return new MasterKey("development", System.Security.Cryptography.SHA256.HashData("EventSourcing development master key: not a secret"u8));
+        }
+
+        throw new InvalidOperationException(
+            "The PostgreSQL key store needs a master key outside Development: set PersonalDataOptions.MasterKey " +
+            "(configuration EventSourcing:PersonalData:MasterKey, 32 random bytes in base64, for example from `openssl rand -base64 32`).");
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No personal-data master key is configured; using the fixed development key. Set EventSourcing:PersonalData:MasterKey (32 random bytes, base64) outside Development.")]
+    private static partial void LogDevelopmentKey(ILogger logger);
+
+    /// <summary>Resolves the key store when the host starts, so a missing master key stops the application at once.</summary>
+    private sealed class KeyStoreStartupCheck(IServiceProvider services) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            services.GetRequiredService<IKeyStore>();
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

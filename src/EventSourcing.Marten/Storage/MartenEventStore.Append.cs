@@ -1,4 +1,5 @@
 using EventSourcing.Events;
+using EventSourcing.Privacy;
 using EventSourcing.Storage;
 using JasperFx.Events;
 using Marten;
@@ -55,6 +56,11 @@ public sealed partial class MartenEventStore
     private async Task<AppendResult> AppendOnceAsync(string streamId, ExpectedVersion expectedVersion, IReadOnlyList<object> events, EventMetadata metadata, CancellationToken cancellationToken)
     {
         await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+        if (_protector is not null)
+        {
+            await _protector.PrepareWriteAsync(events.SelectMany(PersonalDataJson.SubjectsOf), cancellationToken).ConfigureAwait(false);
+        }
+
         var session = _store.LightweightSession();
         await using var disposeSession = session.ConfigureAwait(false);
         session.CorrelationId = metadata.CorrelationId;

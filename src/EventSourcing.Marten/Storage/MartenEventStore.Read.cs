@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using EventSourcing.Events;
+using EventSourcing.Privacy;
 using EventSourcing.Storage;
 using Npgsql;
 
@@ -101,20 +102,48 @@ public sealed partial class MartenEventStore
 
     private async Task<List<EventEnvelope>> ReadPageAsync(string where, Action<NpgsqlCommand> bind, CancellationToken cancellationToken)
     {
+        var rows = await ReadRowsAsync(where, bind, cancellationToken).ConfigureAwait(false);
+        if (_protector is not null)
+        {
+            await _protector.PrepareReadAsync(rows.Select(row => (ReadOnlyMemory<byte>)row.Data), cancellationToken).ConfigureAwait(false);
+        }
+
+        return rows.ConvertAll(ToEnvelope);
+    }
+
+    private EventEnvelope ToEnvelope(StoredRow row)
+    {
+        DeserializedEvent data;
+        try
+        {
+            data = _serializer.Deserialize(row.Type, row.Data);
+        }
+        catch (PersonalDataTamperedException tampered)
+        {
+            throw new PersonalDataTamperedException($"event {row.Id} ('{row.Type}' at position {row.Position} in stream '{row.StreamId}', {tampered.Location})", tampered);
+        }
+
+        return new EventEnvelope(row.Id, row.StreamId, row.Version, row.Position, data.EventType, data.Data, row.Metadata, row.Timestamp)
+        {
+            PersonalDataErased = data.PersonalDataErased,
+        };
+    }
+
+    private async Task<List<StoredRow>> ReadRowsAsync(string where, Action<NpgsqlCommand> bind, CancellationToken cancellationToken)
+    {
         var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var disposeConnection = connection.ConfigureAwait(false);
         var command = connection.CreateCommand();
         await using var disposeCommand = command.ConfigureAwait(false);
         command.CommandText = $"select {Columns} from {_events} where stream_id <> 'mt_tombstone' and {where} limit {PageSize}";
         bind(command);
-        var page = new List<EventEnvelope>();
+        var rows = new List<StoredRow>();
         var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await using var disposeReader = reader.ConfigureAwait(false);
         // Rows are read whole (non-sequential access), so the synchronous getters below do no I/O.
 #pragma warning disable VSTHRD103
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            var data = _serializer.Deserialize(reader.GetString(4), Encoding.UTF8.GetBytes(reader.GetString(5)));
             var metadata = new EventMetadata
             {
                 CorrelationId = reader.IsDBNull(7) ? null : reader.GetString(7),
@@ -122,14 +151,15 @@ public sealed partial class MartenEventStore
                 CommandId = reader.IsDBNull(9) ? null : CommandIdOf(reader.GetString(9)),
                 User = reader.IsDBNull(10) ? null : reader.GetString(10),
             };
-            page.Add(new EventEnvelope(
-                reader.GetGuid(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(0),
-                data.EventType, data.Data, metadata, reader.GetFieldValue<DateTimeOffset>(6)));
+            rows.Add(new StoredRow(reader.GetInt64(0), reader.GetGuid(1), reader.GetString(2), reader.GetInt64(3), reader.GetString(4),
+                Encoding.UTF8.GetBytes(reader.GetString(5)), metadata, reader.GetFieldValue<DateTimeOffset>(6)));
         }
 #pragma warning restore VSTHRD103
 
-        return page;
+        return rows;
     }
+
+    private sealed record StoredRow(long Position, Guid Id, string StreamId, long Version, string Type, byte[] Data, EventMetadata Metadata, DateTimeOffset Timestamp);
 
     private static Guid? CommandIdOf(string headers)
     {

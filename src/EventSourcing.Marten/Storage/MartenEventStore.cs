@@ -1,4 +1,5 @@
 using EventSourcing.Events;
+using EventSourcing.Privacy;
 using EventSourcing.Storage;
 using Marten;
 using Microsoft.Extensions.Logging;
@@ -23,6 +24,7 @@ public sealed partial class MartenEventStore : IEventStore, IAsyncDisposable
     private readonly MartenHighWater _highWater;
     private readonly MartenAppendSignal _appended;
     private readonly MartenStoreOptions _options;
+    private readonly PersonalDataProtector? _protector;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _schemaGate = new(1, 1);
     private readonly string _events;
@@ -37,8 +39,10 @@ public sealed partial class MartenEventStore : IEventStore, IAsyncDisposable
         EventTypeRegistry registry,
         MartenStoreOptions? options = null,
         ILogger<MartenEventStore>? logger = null,
-        TimeProvider? timeProvider = null)
+        TimeProvider? timeProvider = null,
+        PersonalDataProtector? protector = null)
     {
+        _protector = protector;
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _serializer = serializer ?? throw new ArgumentNullException(nameof(serializer));
         _registry = registry ?? throw new ArgumentNullException(nameof(registry));

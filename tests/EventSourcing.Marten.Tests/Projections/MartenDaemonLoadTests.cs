@@ -34,7 +34,7 @@ public sealed class MartenDaemonLoadTests(PostgresFixture postgres)
         {
             ContractEvents.Registry(es.Events);
             es.AddProjection(new StreamCountProjection());
-            es.UseMarten(connectionString, marten => marten.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate);
+            es.UseTestMarten(connectionString);
         });
 
         var positions = await Task.WhenAll(Enumerable.Range(0, Writers).Select(writer => Task.Run(async () =>

@@ -15,7 +15,7 @@ public sealed class MartenProjectionTests(PostgresFixture postgres) : Projection
         return await ProjectionHost.StartAsync(es =>
         {
             configure(es);
-            es.UseMarten(connectionString, marten => marten.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate);
+            es.UseTestMarten(connectionString);
         });
     }
 }

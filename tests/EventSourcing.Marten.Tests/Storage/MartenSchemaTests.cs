@@ -24,7 +24,7 @@ public sealed class MartenSchemaTests(PostgresFixture postgres)
             .AddEventSourcing(es =>
             {
                 ContractEvents.Registry(es.Events);
-                es.UseMarten(connectionString, marten => marten.AutoCreateSchemaObjects = AutoCreate.None);
+                es.UseTestMarten(connectionString, AutoCreate.None);
             })
             .BuildServiceProvider();
         var store = provider.GetRequiredService<IEventStore>();

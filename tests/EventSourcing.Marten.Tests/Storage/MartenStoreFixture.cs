@@ -28,7 +28,7 @@ public sealed class MartenStoreFixture(PostgresFixture postgres) : IAsyncLifetim
         services.AddEventSourcing(eventSourcing =>
         {
             register(eventSourcing.Events);
-            eventSourcing.UseMarten(connectionString, marten => marten.AutoCreateSchemaObjects = JasperFx.AutoCreate.CreateOrUpdate);
+            eventSourcing.UseTestMarten(connectionString);
         });
         return services.BuildServiceProvider();
     }

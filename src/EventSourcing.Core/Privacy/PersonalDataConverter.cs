@@ -1,0 +1,71 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace EventSourcing.Privacy;
+
+/// <summary>
+/// The converter put on every <see cref="PersonalDataAttribute"/> property: writes the value's JSON encrypted under the
+/// current subject's key, and reads it back, or the placeholder when the key is gone. Values stored before protection
+/// (plain JSON) are read as they are.
+/// </summary>
+internal sealed class PersonalDataConverter<T>(Func<PersonalDataProtector> protector, string scope, string? replacement) : JsonConverter<T>
+{
+    public override bool HandleNull => true;
+
+    public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options)
+    {
+        if (value is null)
+        {
+            writer.WriteNullValue();
+            return;
+        }
+
+        var subject = PersonalDataScope.CurrentSubject
+            ?? throw new InvalidOperationException($"{scope} is personal data, but neither its object nor any object around it has a [DataSubject] property with a value.");
+        var plaintext = JsonSerializer.SerializeToUtf8Bytes(value, options.GetTypeInfo(typeof(T)));
+        try
+        {
+            writer.WriteStringValue(protector().Protect(subject, scope, plaintext));
+        }
+        catch (SubjectForgottenException) when (IsErasedValue(value))
+        {
+            writer.WriteStringValue(PersonalDataProtector.ErasedMarker); // an erased value written again: nothing personal left
+        }
+    }
+
+    public override T? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return default;
+        }
+
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            var text = reader.GetString()!;
+            if (text == PersonalDataProtector.ErasedMarker)
+            {
+                return Erased();
+            }
+
+            if (text.StartsWith(PersonalDataProtector.Prefix, StringComparison.Ordinal))
+            {
+                return protector().TryUnprotect(text, scope, out var plaintext)
+                    ? (T?)JsonSerializer.Deserialize(plaintext, options.GetTypeInfo(typeof(T)))
+                    : Erased();
+            }
+        }
+
+        return (T?)JsonSerializer.Deserialize(ref reader, options.GetTypeInfo(typeof(T)));
+    }
+
+    private T? Erased()
+    {
+        PersonalDataScope.CountErased();
+        return typeof(T) == typeof(string) ? (T)(object)(replacement ?? protector().Placeholder) : default;
+    }
+
+    private bool IsErasedValue(T value) => value is string text
+        ? text == (replacement ?? protector().Placeholder)
+        : EqualityComparer<T>.Default.Equals(value, default!);
+}

@@ -1,0 +1,44 @@
+using EventSourcing.Events;
+using EventSourcing.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace EventSourcing.Privacy;
+
+/// <summary>
+/// Forgets a data subject: deletes their key (so every value encrypted under it, in events, views, snapshots and
+/// backups, becomes unreadable), drops it from this process's cache, and records the erasure as an audit event that
+/// holds no personal data.
+/// </summary>
+public sealed partial class PersonalDataEraser(IKeyStore keys, PersonalDataProtector protector, IEventWriter events, TimeProvider timeProvider, ILogger<PersonalDataEraser>? logger = null)
+{
+    private readonly ILogger _logger = (ILogger?)logger ?? NullLogger.Instance;
+
+    /// <summary>The stream the audit event of a subject's erasure goes to.</summary>
+    public static string AuditStream(string subjectId) => $"personal-data-{subjectId}";
+
+    /// <summary>Forgets <paramref name="subjectId"/>; returns the audit event's append result. Forgetting twice is harmless.</summary>
+    public async Task<AppendResult> ForgetAsync(string subjectId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(subjectId);
+        var deleted = await keys.DeleteAsync(subjectId, cancellationToken).ConfigureAwait(false);
+        protector.Evict(subjectId);
+        var result = await events.AppendAsync(
+            AuditStream(subjectId),
+            ExpectedVersion.Any,
+            [new PersonalDataForgotten(subjectId, timeProvider.GetUtcNow(), deleted)],
+            EventMetadata.Empty,
+            cancellationToken).ConfigureAwait(false);
+        LogForgotten(_logger, subjectId, deleted);
+        return result;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Forgot data subject {SubjectId} (key deleted: {Deleted})")]
+    private static partial void LogForgotten(ILogger logger, string subjectId, bool deleted);
+}
+
+/// <summary>The audit record of an erasure: who was forgotten and when; nothing personal.</summary>
+/// <param name="SubjectId">The forgotten subject's id.</param>
+/// <param name="ForgottenAt">When.</param>
+/// <param name="KeyDeleted">Whether a key existed and was deleted.</param>
+public sealed record PersonalDataForgotten(string SubjectId, DateTimeOffset ForgottenAt, bool KeyDeleted);

@@ -1,0 +1,154 @@
+using System.Collections;
+using System.Collections.Concurrent;
+using System.Reflection;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+
+namespace EventSourcing.Privacy;
+
+/// <summary>
+/// Adds crypto-shredding to System.Text.Json: a type-info modifier that protects <see cref="PersonalDataAttribute"/>
+/// properties under the subject named by <see cref="DataSubjectAttribute"/>, and flags <see cref="PersonalDataErasedAttribute"/>
+/// properties after an erased read. Put on every serializer that writes events, views, snapshots or stored results.
+/// </summary>
+public static class PersonalDataJson
+{
+    private static readonly ConcurrentDictionary<Type, TypePlan> Plans = new();
+
+    /// <summary>The modifier; <paramref name="protector"/> is asked for the protector on first use.</summary>
+    public static Action<JsonTypeInfo> Modifier(Func<PersonalDataProtector> protector)
+    {
+        ArgumentNullException.ThrowIfNull(protector);
+        return typeInfo =>
+        {
+            if (typeInfo.Kind != JsonTypeInfoKind.Object || PlanFor(typeInfo.Type) is not { IsRelevant: true } plan)
+            {
+                return;
+            }
+
+            if (plan.Subject is { } subject)
+            {
+                var previousSerializing = typeInfo.OnSerializing;
+                var previousSerialized = typeInfo.OnSerialized;
+                typeInfo.OnSerializing = value =>
+                {
+                    previousSerializing?.Invoke(value);
+                    PersonalDataScope.Enter(subject.GetValue(value)?.ToString());
+                };
+                typeInfo.OnSerialized = value =>
+                {
+                    PersonalDataScope.Leave();
+                    previousSerialized?.Invoke(value);
+                };
+            }
+
+            foreach (var property in typeInfo.Properties)
+            {
+                if (property.AttributeProvider is PropertyInfo clr && plan.Personal.TryGetValue(clr.Name, out var attribute))
+                {
+                    property.CustomConverter = (JsonConverter)Activator.CreateInstance(
+                        typeof(PersonalDataConverter<>).MakeGenericType(property.PropertyType),
+                        protector, $"{typeInfo.Type.Name}.{clr.Name}", attribute.Replacement)!;
+                }
+            }
+
+            if (plan.ErasedFlag is { } flag)
+            {
+                var previous = typeInfo.OnDeserialized;
+                typeInfo.OnDeserialized = value =>
+                {
+                    previous?.Invoke(value);
+                    if (PersonalDataScope.TakeErased() > 0)
+                    {
+                        flag.SetValue(value, true);
+                    }
+                };
+            }
+        };
+    }
+
+    /// <summary>The subjects named by <paramref name="value"/> and the objects it holds, for loading their keys ahead of writing.</summary>
+    public static IEnumerable<string> SubjectsOf(object? value)
+    {
+        var subjects = new HashSet<string>(StringComparer.Ordinal);
+        Collect(value, subjects, depth: 0);
+        return subjects;
+    }
+
+    /// <summary>How many values were read as erased on this thread since the last call (resets it).</summary>
+    public static int TakeErasedCount() => PersonalDataScope.TakeErased();
+
+    private static void Collect(object? value, HashSet<string> subjects, int depth)
+    {
+        if (value is null || depth > 8 || PlanFor(value.GetType()) is not { MayHoldSubjects: true } plan)
+        {
+            return;
+        }
+
+        if (value is IEnumerable items and not string)
+        {
+            foreach (var item in items)
+            {
+                Collect(item, subjects, depth + 1);
+            }
+
+            return;
+        }
+
+        if (plan.Subject?.GetValue(value)?.ToString() is { Length: > 0 } subject)
+        {
+            subjects.Add(subject);
+        }
+
+        foreach (var nested in plan.Nested)
+        {
+            Collect(nested.GetValue(value), subjects, depth + 1);
+        }
+    }
+
+    private static TypePlan PlanFor(Type type) => Plans.GetOrAdd(type, static t => TypePlan.Build(t, []));
+
+    /// <summary>What a type holds: its subject property, its personal properties, its erased flag, and nested objects that may name subjects.</summary>
+    private sealed record TypePlan(PropertyInfo? Subject, IReadOnlyDictionary<string, PersonalDataAttribute> Personal, PropertyInfo? ErasedFlag, IReadOnlyList<PropertyInfo> Nested, bool MayHoldSubjects)
+    {
+        public bool IsRelevant => Subject is not null || Personal.Count > 0 || ErasedFlag is not null;
+
+        public static TypePlan Build(Type type, HashSet<Type> visiting)
+        {
+            if (IsLeaf(type) || !visiting.Add(type))
+            {
+                return new TypePlan(null, new Dictionary<string, PersonalDataAttribute>(), null, [], false);
+            }
+
+            if (ElementType(type) is { } element)
+            {
+                var inner = Build(element, visiting);
+                return new TypePlan(null, new Dictionary<string, PersonalDataAttribute>(), null, [], inner.MayHoldSubjects);
+            }
+
+            var parameters = type.GetConstructors().SelectMany(c => c.GetParameters()).ToLookup(p => p.Name ?? string.Empty, StringComparer.OrdinalIgnoreCase);
+            var properties = type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.GetIndexParameters().Length == 0).ToArray();
+            T? Attribute<T>(PropertyInfo property)
+                where T : Attribute =>
+                property.GetCustomAttribute<T>() ?? parameters[property.Name].Select(p => p.GetCustomAttribute<T>()).FirstOrDefault(a => a is not null);
+
+            var subject = properties.FirstOrDefault(p => Attribute<DataSubjectAttribute>(p) is not null);
+            var personal = properties.Select(p => (p.Name, Attribute: Attribute<PersonalDataAttribute>(p))).Where(p => p.Attribute is not null)
+                .ToDictionary(p => p.Name, p => p.Attribute!, StringComparer.Ordinal);
+            var flag = properties.FirstOrDefault(p => p.PropertyType == typeof(bool) && Attribute<PersonalDataErasedAttribute>(p) is not null);
+            var nested = properties.Where(p => Build(p.PropertyType, visiting).MayHoldSubjects).ToArray();
+            visiting.Remove(type);
+            return new TypePlan(subject, personal, flag, nested, subject is not null || nested.Length > 0);
+        }
+
+        private static bool IsLeaf(Type type) =>
+            type.IsPrimitive || type.IsEnum || type == typeof(string) || type == typeof(decimal) || type == typeof(Guid)
+            || type == typeof(DateTime) || type == typeof(DateTimeOffset) || type == typeof(DateOnly) || type == typeof(TimeOnly) || type == typeof(TimeSpan)
+            || Nullable.GetUnderlyingType(type) is not null || type.Namespace?.StartsWith("System", StringComparison.Ordinal) == true && !typeof(IEnumerable).IsAssignableFrom(type);
+
+        private static Type? ElementType(Type type) =>
+            type.IsArray ? type.GetElementType()
+            : type.IsGenericType && typeof(IEnumerable).IsAssignableFrom(type) ? type.GetGenericArguments()[^1]
+            : null;
+    }
+}

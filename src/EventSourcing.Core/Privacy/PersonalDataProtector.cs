@@ -1,0 +1,204 @@
+using System.Buffers.Text;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Options;
+
+namespace EventSourcing.Privacy;
+
+/// <summary>
+/// Encrypts and decrypts personal values under their subject's data key. A protected value is the string
+/// <c>es-pd:v1:{subject, base64url}:{nonce, tag and ciphertext, base64}</c>: AES-256-GCM, a fresh 96-bit nonce per
+/// value, and associated data binding the subject, the declaring type and the property, so ciphertext moved to another
+/// subject, type or property fails to decrypt. The subject id stays readable: it is how the key is found.
+/// </summary>
+public sealed class PersonalDataProtector : IDisposable
+{
+    /// <summary>The prefix of a protected value (format version 1).</summary>
+    public const string Prefix = "es-pd:v1:";
+
+    /// <summary>What an erased value is written as when an object holding it is stored again after the subject was forgotten.</summary>
+    public const string ErasedMarker = "es-pd:erased";
+
+    private const int NonceSize = 12;
+    private const int TagSize = 16;
+    private static readonly byte[] PrefixUtf8 = Encoding.UTF8.GetBytes(Prefix);
+    private readonly IKeyStore _keys;
+    private readonly KeyCache _cache;
+
+    /// <summary>Creates the protector over a key store.</summary>
+    public PersonalDataProtector(IKeyStore keys, IOptions<PersonalDataOptions>? options = null, TimeProvider? timeProvider = null)
+    {
+        _keys = keys ?? throw new ArgumentNullException(nameof(keys));
+        var settings = options?.Value ?? new PersonalDataOptions();
+        Placeholder = settings.ErasedPlaceholder;
+        _cache = new KeyCache(settings.KeyCacheSize, settings.KeyCacheDuration, timeProvider ?? TimeProvider.System);
+    }
+
+    /// <summary>What erased strings read as.</summary>
+    public string Placeholder { get; }
+
+    /// <summary>Loads (or creates) the keys of <paramref name="subjects"/> ahead of writing, so serialization finds them cached.</summary>
+    public async Task PrepareWriteAsync(IEnumerable<string> subjects, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(subjects);
+        foreach (var subject in subjects.Distinct(StringComparer.Ordinal))
+        {
+            if (!_cache.TryGet(subject, out var cached) || !cached.HasKey)
+            {
+                try
+                {
+                    _cache.Set(subject, await _keys.GetOrCreateAsync(subject, cancellationToken).ConfigureAwait(false));
+                }
+                catch (SubjectForgottenException)
+                {
+                    _cache.Set(subject, null); // the write decides: an erased value may be stored again, a real one may not
+                }
+            }
+        }
+    }
+
+    /// <summary>Loads the keys of the subjects whose values appear in <paramref name="json"/>, ahead of reading it.</summary>
+    public async Task PrepareReadAsync(IEnumerable<ReadOnlyMemory<byte>> json, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        var subjects = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var document in json)
+        {
+            CollectSubjects(document.Span, subjects);
+        }
+
+        foreach (var subject in subjects)
+        {
+            if (!_cache.TryGet(subject, out _))
+            {
+                _cache.Set(subject, await _keys.FindAsync(subject, cancellationToken).ConfigureAwait(false));
+            }
+        }
+    }
+
+    /// <summary>Forgets the subject's key in this process (the key store deletes it for good).</summary>
+    public void Evict(string subjectId) => _cache.Evict(subjectId);
+
+    /// <summary>Protects <paramref name="plaintext"/> (a value's JSON) of <paramref name="subjectId"/> at <paramref name="scope"/> (type and property).</summary>
+    /// <exception cref="SubjectForgottenException">The subject was forgotten and may not get a new key.</exception>
+    public string Protect(string subjectId, string scope, ReadOnlySpan<byte> plaintext)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(subjectId);
+        var sealedValue = new byte[NonceSize + TagSize + plaintext.Length];
+        var nonce = sealedValue.AsSpan(0, NonceSize);
+        RandomNumberGenerator.Fill(nonce);
+        var associatedData = AssociatedData(subjectId, scope);
+        for (var attempt = 0; ; attempt++)
+        {
+            if (KeyFor(subjectId, create: true).TryEncrypt(nonce, plaintext, sealedValue.AsSpan(NonceSize + TagSize), sealedValue.AsSpan(NonceSize, TagSize), associatedData))
+            {
+                break;
+            }
+
+            if (attempt > 3)
+            {
+                throw new SubjectForgottenException(subjectId);
+            }
+
+            _cache.Evict(subjectId); // evicted or forgotten meanwhile: ask the store again
+        }
+
+        return string.Concat(Prefix, Base64Url.EncodeToString(Encoding.UTF8.GetBytes(subjectId)), ":", Convert.ToBase64String(sealedValue));
+    }
+
+    /// <summary>
+    /// Decrypts a protected value read at <paramref name="scope"/>. False (and no plaintext) when the subject's key is gone:
+    /// the value is erased. Throws <see cref="PersonalDataTamperedException"/> when authentication fails.
+    /// </summary>
+    public bool TryUnprotect(string value, string scope, out byte[]? plaintext)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        plaintext = null;
+        var separator = value.IndexOf(':', Prefix.Length);
+        if (!value.StartsWith(Prefix, StringComparison.Ordinal) || separator < 0)
+        {
+            throw new PersonalDataTamperedException(scope);
+        }
+
+        string subjectId;
+        byte[] sealedValue;
+        try
+        {
+            subjectId = Encoding.UTF8.GetString(Base64Url.DecodeFromChars(value.AsSpan(Prefix.Length, separator - Prefix.Length)));
+            sealedValue = Convert.FromBase64String(value[(separator + 1)..]);
+        }
+        catch (FormatException exception)
+        {
+            throw new PersonalDataTamperedException(scope, exception);
+        }
+
+        if (sealedValue.Length < NonceSize + TagSize)
+        {
+            throw new PersonalDataTamperedException(scope);
+        }
+
+        var key = KeyFor(subjectId, create: false);
+        if (!key.HasKey)
+        {
+            return false;
+        }
+
+        var output = new byte[sealedValue.Length - NonceSize - TagSize];
+        try
+        {
+            if (!key.TryDecrypt(sealedValue.AsSpan(0, NonceSize), sealedValue.AsSpan(NonceSize + TagSize), sealedValue.AsSpan(NonceSize, TagSize), output, AssociatedData(subjectId, scope)))
+            {
+                return TryUnprotectAfterEviction(value, scope, out plaintext);
+            }
+        }
+        catch (AuthenticationTagMismatchException exception)
+        {
+            throw new PersonalDataTamperedException(scope, exception);
+        }
+
+        plaintext = output;
+        return true;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _cache.Dispose();
+
+    private bool TryUnprotectAfterEviction(string value, string scope, out byte[]? plaintext) => TryUnprotect(value, scope, out plaintext);
+
+    private CachedKey KeyFor(string subjectId, bool create)
+    {
+        if (_cache.TryGet(subjectId, out var cached) && (cached.HasKey || !create))
+        {
+            return cached;
+        }
+
+        // Not prepared ahead: a synchronous look-up (the key store's own synchronous I/O), cached for next time.
+        return _cache.Set(subjectId, create ? _keys.GetOrCreate(subjectId) : _keys.Find(subjectId));
+    }
+
+    private static byte[] AssociatedData(string subjectId, string scope) => Encoding.UTF8.GetBytes($"{subjectId}\n{scope}");
+
+    private static void CollectSubjects(ReadOnlySpan<byte> json, HashSet<string> subjects)
+    {
+        while (json.IndexOf(PrefixUtf8) is var at and >= 0)
+        {
+            json = json[(at + PrefixUtf8.Length)..];
+            var end = json.IndexOf((byte)':');
+            if (end <= 0)
+            {
+                return;
+            }
+
+            try
+            {
+                subjects.Add(Encoding.UTF8.GetString(Base64Url.DecodeFromUtf8(json[..end])));
+            }
+            catch (FormatException)
+            {
+                // not a protected value after all; reading it will say so
+            }
+
+            json = json[end..];
+        }
+    }
+}
