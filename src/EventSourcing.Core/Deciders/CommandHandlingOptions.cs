@@ -9,6 +9,12 @@ public sealed class CommandHandlingOptions
     /// <summary>The first pause before deciding again; later pauses grow exponentially, with jitter. Default 2 ms.</summary>
     public TimeSpan ConflictRetryDelay { get; set; } = TimeSpan.FromMilliseconds(2);
 
+    /// <summary>
+    /// Keep a snapshot of a stream's state every this many events (0: never, the default). The handler then folds only
+    /// the events after the latest snapshot.
+    /// </summary>
+    public int SnapshotEvery { get; set; }
+
     /// <summary>The longest pause between two attempts. Default 200 ms.</summary>
     public TimeSpan MaxConflictRetryDelay { get; set; } = TimeSpan.FromMilliseconds(200);
 }

@@ -23,6 +23,8 @@ public sealed partial class DeciderHandler<TCommand, TEvent, TState>
     private readonly IEventStore _store;
     private readonly ILogger _logger;
     private readonly ResiliencePipeline _retry;
+    private readonly ISnapshotStore? _snapshots;
+    private readonly int _snapshotEvery;
 
     /// <summary>Creates the handler.</summary>
     public DeciderHandler(
@@ -30,12 +32,17 @@ public sealed partial class DeciderHandler<TCommand, TEvent, TState>
         IEventStore store,
         IOptions<CommandHandlingOptions>? options = null,
         ILogger<DeciderHandler<TCommand, TEvent, TState>>? logger = null,
-        TimeProvider? timeProvider = null)
+        TimeProvider? timeProvider = null,
+        ISnapshotStore? snapshots = null)
     {
         _decider = decider ?? throw new ArgumentNullException(nameof(decider));
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _logger = (ILogger?)logger ?? NullLogger.Instance;
-        _retry = BuildRetry(options?.Value ?? new CommandHandlingOptions(), timeProvider ?? TimeProvider.System);
+        var settings = options?.Value ?? new CommandHandlingOptions();
+        _retry = BuildRetry(settings, timeProvider ?? TimeProvider.System);
+        ArgumentOutOfRangeException.ThrowIfNegative(settings.SnapshotEvery);
+        _snapshotEvery = settings.SnapshotEvery;
+        _snapshots = _snapshotEvery > 0 ? snapshots ?? throw new ArgumentNullException(nameof(snapshots), "SnapshotEvery is set but there is no snapshot store.") : null;
     }
 
     /// <summary>Handles <paramref name="command"/> on <paramref name="streamId"/>; a command implementing <see cref="IIdempotentCommand"/> carries its id into the metadata.</summary>
@@ -63,7 +70,13 @@ public sealed partial class DeciderHandler<TCommand, TEvent, TState>
         var state = _decider.Initial;
         long version = 0, position = 0, appliedVersion = 0, appliedPosition = 0;
         var applied = 0;
-        await foreach (var envelope in _store.ReadStreamAsync(streamId, 1, cancellationToken).ConfigureAwait(false))
+        if (_snapshots is not null && await _snapshots.LoadAsync<TState>(streamId, cancellationToken).ConfigureAwait(false) is { } snapshot)
+        {
+            (state, version, position) = (snapshot.State, snapshot.Version, snapshot.Position);
+        }
+
+        var snapshotVersion = version;
+        await foreach (var envelope in _store.ReadStreamAsync(streamId, version + 1, cancellationToken).ConfigureAwait(false))
         {
             if (envelope.Data is not TEvent @event)
             {
@@ -97,7 +110,24 @@ public sealed partial class DeciderHandler<TCommand, TEvent, TState>
         }
 
         var result = await _store.AppendAsync(streamId, ExpectedVersion.Exact(version), toAppend, metadata, cancellationToken).ConfigureAwait(false);
+        if (_snapshots is not null && !result.AlreadyApplied && result.StreamVersion / _snapshotEvery > snapshotVersion / _snapshotEvery)
+        {
+            await SaveSnapshotAsync(streamId, events.Aggregate(state, _decider.Evolve), result, cancellationToken).ConfigureAwait(false);
+        }
+
         return new CommandResult(streamId, result.StreamVersion, result.Position, toAppend.Length);
+    }
+
+    private async Task SaveSnapshotAsync(string streamId, TState state, AppendResult result, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _snapshots!.SaveAsync(streamId, new Snapshot<TState>(state, result.StreamVersion, result.Position), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            LogSnapshotFailed(_logger, exception, streamId); // the command succeeded; the next snapshot will come
+        }
     }
 
     private ResiliencePipeline BuildRetry(CommandHandlingOptions options, TimeProvider timeProvider)
@@ -137,6 +167,9 @@ public sealed partial class DeciderHandler<TCommand, TEvent, TState>
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Command {CommandId} is already applied to stream {StreamId}; returning its first result")]
     private static partial void LogAlreadyApplied(ILogger logger, Guid? commandId, string streamId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Keeping a snapshot of stream {StreamId} failed")]
+    private static partial void LogSnapshotFailed(ILogger logger, Exception exception, string streamId);
 
     private sealed record Attempt(DeciderHandler<TCommand, TEvent, TState> Handler, string StreamId, TCommand Command, EventMetadata Metadata);
 }

@@ -34,7 +34,7 @@ public sealed class SystemTextJsonEventSerializer : IEventSerializer
     {
         ArgumentException.ThrowIfNullOrEmpty(eventType);
         var type = _registry.Resolve(eventType, out var upcasters);
-        Privacy.PersonalDataJson.TakeErasedCount();
+        Privacy.PersonalDataJson.ResetThreadState();
         try
         {
             if (upcasters.Count == 0)

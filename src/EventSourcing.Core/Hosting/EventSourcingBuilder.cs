@@ -33,6 +33,9 @@ public sealed class EventSourcingBuilder
     /// <summary>The store's name, for diagnostics.</summary>
     internal string StoreName { get; private set; } = "in-memory";
 
+    /// <summary>The state types of the registered deciders (their snapshots are stored per type).</summary>
+    internal List<Type> DeciderStates { get; } = [];
+
     /// <summary>The registered projections.</summary>
     internal List<ProjectionRegistration> Projections { get; } = [];
 
@@ -110,6 +113,7 @@ public sealed class EventSourcingBuilder
         ArgumentNullException.ThrowIfNull(decider);
         Services.AddSingleton(decider);
         Services.AddSingleton<DeciderHandler<TCommand, TEvent, TState>>();
+        DeciderStates.Add(typeof(TState));
         return this;
     }
 

@@ -1,4 +1,5 @@
 using EventSourcing.Commands;
+using EventSourcing.Deciders;
 using EventSourcing.Events;
 using EventSourcing.Privacy;
 using EventSourcing.Projections;
@@ -56,13 +57,14 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IProjectionStore>(builder.ProjectionStoreFactory ?? (provider => new InMemoryProjectionStore(provider.GetRequiredService<EventSourcingJson>().Options)));
         services.AddSingleton<IViewReader>(provider => new ViewReader(catalog, provider.GetRequiredService<IProjectionStore>(), provider.GetRequiredService<IEventReader>(), provider.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ProjectionRebuilder>();
-        services.AddSingleton(provider => new ProjectionVerifier(catalog, provider.GetRequiredService<IEventReader>(), provider.GetRequiredService<IProjectionStore>(), provider.GetRequiredService<EventSourcingJson>().Options, provider.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(provider => new ProjectionVerifier(catalog, provider.GetRequiredService<IEventReader>(), provider.GetRequiredService<IProjectionStore>(), builder.SerializerOptions, provider.GetRequiredService<TimeProvider>()));
         if (builder.RunsAsyncProjections && catalog.All.Any(r => r.Lifecycle == ProjectionLifecycle.Async))
         {
             services.AddSingleton<AsyncProjectionRunner>();
             services.AddHostedService(provider => provider.GetRequiredService<AsyncProjectionRunner>());
         }
 
+        services.TryAddSingleton<ISnapshotStore>(provider => new InMemorySnapshotStore(provider.GetRequiredService<EventSourcingJson>().Options));
         services.TryAddSingleton<IIdempotencyStore, InMemoryIdempotencyStore>();
         services.TryAddSingleton<IdempotencyGate>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton(typeof(IPipelineBehavior<,>), typeof(ValidationBehavior<,>)));

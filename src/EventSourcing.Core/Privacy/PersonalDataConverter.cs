@@ -50,9 +50,9 @@ internal sealed class PersonalDataConverter<T>(Func<PersonalDataProtector> prote
 
             if (text.StartsWith(PersonalDataProtector.Prefix, StringComparison.Ordinal))
             {
-                return protector().TryUnprotect(text, scope, out var plaintext)
-                    ? (T?)JsonSerializer.Deserialize(plaintext, options.GetTypeInfo(typeof(T)))
-                    : Erased();
+                var opened = protector().TryUnprotect(text, scope, out var plaintext, out var subject);
+                PersonalDataScope.RecordRead(subject, scope);
+                return opened ? (T?)JsonSerializer.Deserialize(plaintext, options.GetTypeInfo(typeof(T))) : Erased();
             }
         }
 

@@ -52,13 +52,19 @@ public static class PersonalDataJson
                 }
             }
 
-            if (plan.ErasedFlag is { } flag)
+            if (plan.Subject is not null || plan.ErasedFlag is not null)
             {
                 var previous = typeInfo.OnDeserialized;
+                var typeName = typeInfo.Type.Name;
                 typeInfo.OnDeserialized = value =>
                 {
                     previous?.Invoke(value);
-                    if (PersonalDataScope.TakeErased() > 0)
+                    if (plan.Subject is { } owner)
+                    {
+                        PersonalDataScope.CheckReads(owner.GetValue(value)?.ToString(), typeName);
+                    }
+
+                    if (plan.ErasedFlag is { } flag && PersonalDataScope.TakeErased() > 0)
                     {
                         flag.SetValue(value, true);
                     }
@@ -77,6 +83,9 @@ public static class PersonalDataJson
 
     /// <summary>How many values were read as erased on this thread since the last call (resets it).</summary>
     public static int TakeErasedCount() => PersonalDataScope.TakeErased();
+
+    /// <summary>Clears this thread's serialization state; call before a read that must not see what a failed one left.</summary>
+    public static void ResetThreadState() => PersonalDataScope.Reset();
 
     private static void Collect(object? value, HashSet<string> subjects, int depth)
     {

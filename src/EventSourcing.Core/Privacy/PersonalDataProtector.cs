@@ -110,7 +110,10 @@ public sealed class PersonalDataProtector : IDisposable
     /// Decrypts a protected value read at <paramref name="scope"/>. False (and no plaintext) when the subject's key is gone:
     /// the value is erased. Throws <see cref="PersonalDataTamperedException"/> when authentication fails.
     /// </summary>
-    public bool TryUnprotect(string value, string scope, out byte[]? plaintext)
+    public bool TryUnprotect(string value, string scope, out byte[]? plaintext) => TryUnprotect(value, scope, out plaintext, out _);
+
+    /// <summary>As <see cref="TryUnprotect(string, string, out byte[])"/>, also giving the subject the value belongs to.</summary>
+    internal bool TryUnprotect(string value, string scope, out byte[]? plaintext, out string subjectId)
     {
         ArgumentNullException.ThrowIfNull(value);
         plaintext = null;
@@ -120,7 +123,6 @@ public sealed class PersonalDataProtector : IDisposable
             throw new PersonalDataTamperedException(scope);
         }
 
-        string subjectId;
         byte[] sealedValue;
         try
         {
@@ -163,7 +165,7 @@ public sealed class PersonalDataProtector : IDisposable
     /// <inheritdoc />
     public void Dispose() => _cache.Dispose();
 
-    private bool TryUnprotectAfterEviction(string value, string scope, out byte[]? plaintext) => TryUnprotect(value, scope, out plaintext);
+    private bool TryUnprotectAfterEviction(string value, string scope, out byte[]? plaintext) => TryUnprotect(value, scope, out plaintext, out _);
 
     private CachedKey KeyFor(string subjectId, bool create)
     {

@@ -168,6 +168,16 @@ public sealed partial class InMemoryProjectionStore : IProjectionStore
         }
     }
 
+    /// <summary>The stored JSON of every view, as text (for tests of what is at rest).</summary>
+    internal IReadOnlyList<string> ReadAtRest()
+    {
+        lock (_lock)
+        {
+            return [.. _projections.Values.SelectMany(p => p.Generations.Values).SelectMany(g => g.Records.Values)
+                .Where(r => r.Json is not null).Select(r => System.Text.Encoding.UTF8.GetString(r.Json!))];
+        }
+    }
+
     private ViewRecord ToViewRecord(StoredRecord record) =>
         new(record.Id, record.Position, record.Json is null ? null : JsonSerializer.Deserialize(record.Json, record.ViewType!, _json));
 

@@ -18,7 +18,11 @@ public sealed class ProjectionVerifier
     private readonly JsonSerializerOptions _json;
     private readonly TimeProvider _timeProvider;
 
-    /// <summary>Creates the verifier; <paramref name="json"/> is the views' serialization, which defines the canonical form.</summary>
+    /// <summary>
+    /// Creates the verifier; <paramref name="json"/> defines the canonical form of a view. Give the plain options, without
+    /// crypto-shredding: encryption draws a fresh nonce per value, so ciphertext never hashes the same twice. The hashes
+    /// are computed in memory and never stored.
+    /// </summary>
     public ProjectionVerifier(ProjectionCatalog catalog, IEventReader events, IProjectionStore views, JsonSerializerOptions json, TimeProvider? timeProvider = null)
     {
         _catalog = catalog ?? throw new ArgumentNullException(nameof(catalog));

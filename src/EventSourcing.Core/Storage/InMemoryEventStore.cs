@@ -185,6 +185,16 @@ public sealed class InMemoryEventStore : IEventStore, IDisposable
         }
     }
 
+    /// <summary>The stored bytes of every event, as text: what a database would hold (for tests of what is at rest).</summary>
+    internal IEnumerable<string> ReadAtRest()
+    {
+        var count = _log.Count;
+        for (var i = 0; i < count; i++)
+        {
+            yield return System.Text.Encoding.UTF8.GetString(_log[i].Data);
+        }
+    }
+
     /// <summary>Releases the write lock.</summary>
     public void Dispose() => _writeLock.Dispose();
 

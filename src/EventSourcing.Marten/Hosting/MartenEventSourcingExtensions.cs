@@ -1,4 +1,6 @@
+using EventSourcing.Deciders;
 using EventSourcing.Events;
+using EventSourcing.Marten.Deciders;
 using EventSourcing.Hosting;
 using EventSourcing.Marten.Privacy;
 using EventSourcing.Marten.Projections;
@@ -47,6 +49,11 @@ public static partial class MartenEventSourcingExtensions
             var options = new StoreOptions();
             MartenConventions.Apply(options, builder.Events, services.GetRequiredService<EventSourcingJson>());
             AddProjections(options, services, builder.Events);
+            foreach (var state in builder.DeciderStates)
+            {
+                options.RegisterDocumentType(typeof(SnapshotDocument<>).MakeGenericType(state));
+            }
+
             configureMarten(options);
             return options;
         })
@@ -58,6 +65,7 @@ public static partial class MartenEventSourcingExtensions
             MasterKeyFor(services),
             services.GetRequiredService<IOptions<PersonalDataOptions>>().Value.AllowNewKeyAfterForget));
         builder.Services.AddHostedService<KeyStoreStartupCheck>();
+        builder.Services.AddSingleton<ISnapshotStore>(services => new MartenSnapshotStore(services.GetRequiredService<IDocumentStore>(), services.GetRequiredService<PersonalDataProtector>()));
 
         builder.UseProjectionStore(
             services => new MartenProjectionStore(services.GetRequiredService<IDocumentStore>(), services.GetRequiredService<ProjectionCatalog>(), services.GetRequiredService<IEventReader>()),

@@ -26,10 +26,11 @@ public sealed class ProjectionHost : IAsyncDisposable
 
     public ProjectionVerifier Verifier => _services.GetRequiredService<ProjectionVerifier>();
 
-    public static async Task<ProjectionHost> StartAsync(Action<EventSourcingBuilder> configure, bool startHostedServices = true)
+    public static async Task<ProjectionHost> StartAsync(Action<EventSourcingBuilder> configure, bool startHostedServices = true, Action<IServiceCollection>? configureServices = null)
     {
         var services = new ServiceCollection();
         services.AddLogging();
+        configureServices?.Invoke(services);
         services.AddEventSourcing(configure);
         var host = new ProjectionHost(services.BuildServiceProvider());
         if (startHostedServices)
