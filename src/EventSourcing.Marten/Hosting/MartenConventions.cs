@@ -44,5 +44,6 @@ public static class MartenConventions
             marten.TypeInfoResolver = (marten.TypeInfoResolver ?? new DefaultJsonTypeInfoResolver()).WithAddedModifier(json.Modifier);
         });
         PostgresKeyStore.Configure(options);
+        options.Schema.For<Commands.IdempotencyDocument>();
     }
 }

@@ -1,4 +1,6 @@
+using EventSourcing.Commands;
 using EventSourcing.Deciders;
+using EventSourcing.Marten.Commands;
 using EventSourcing.Events;
 using EventSourcing.Marten.Deciders;
 using EventSourcing.Hosting;
@@ -65,6 +67,7 @@ public static partial class MartenEventSourcingExtensions
             MasterKeyFor(services),
             services.GetRequiredService<IOptions<PersonalDataOptions>>().Value.AllowNewKeyAfterForget));
         builder.Services.AddHostedService<KeyStoreStartupCheck>();
+        builder.Services.AddSingleton<IIdempotencyStore, MartenIdempotencyStore>();
         builder.Services.AddSingleton<ISnapshotStore>(services => new MartenSnapshotStore(services.GetRequiredService<IDocumentStore>(), services.GetRequiredService<PersonalDataProtector>()));
 
         builder.UseProjectionStore(

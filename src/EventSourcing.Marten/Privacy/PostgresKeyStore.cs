@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using EventSourcing.Privacy;
+using EventSourcing.Marten.Storage;
 using Marten;
 using Npgsql;
 using Weasel.Postgresql;
@@ -184,6 +185,7 @@ public sealed class PostgresKeyStore : WrappingKeyStore
 
     private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
     {
+        await MartenSchema.For(_store).EnsureAsync(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, cancellationToken).ConfigureAwait(false);
         var connection = _store.Storage.Database.CreateConnection();
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
         return connection;

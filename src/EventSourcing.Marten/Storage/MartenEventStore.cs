@@ -26,9 +26,7 @@ public sealed partial class MartenEventStore : IEventStore, IAsyncDisposable
     private readonly MartenStoreOptions _options;
     private readonly PersonalDataProtector? _protector;
     private readonly ILogger _logger;
-    private readonly SemaphoreSlim _schemaGate = new(1, 1);
     private readonly string _events;
-    private volatile bool _schemaReady;
     private int _disposed;
     private readonly string _streams;
 
@@ -74,46 +72,9 @@ public sealed partial class MartenEventStore : IEventStore, IAsyncDisposable
 
         await _appended.DisposeAsync().ConfigureAwait(false);
         _highWater.Dispose();
-        _schemaGate.Dispose();
     }
 
-    /// <summary>
-    /// Applies Marten's configured schema once, before the first operation, unless schema creation is off
-    /// (<c>AutoCreateSchemaObjects = None</c>: the schema was applied ahead of time).
-    /// </summary>
-    private async Task EnsureSchemaAsync(CancellationToken cancellationToken)
-    {
-        if (_schemaReady || _store.Options is global::Marten.StoreOptions { AutoCreateSchemaObjects: JasperFx.AutoCreate.None })
-        {
-            return;
-        }
-
-        await _schemaGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            for (var attempt = 1; !_schemaReady; attempt++)
-            {
-                try
-                {
-                    await _store.Storage.ApplyAllConfiguredChangesToDatabaseAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
-                    _schemaReady = true;
-                }
-                catch (global::Marten.Exceptions.MartenSchemaException exception) when (attempt < 5)
-                {
-                    // Another process (or Marten's daemon) is creating the same objects: look again once it is done.
-                    LogSchemaRace(_logger, exception, attempt);
-                    await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt), cancellationToken).ConfigureAwait(false);
-                }
-            }
-        }
-        finally
-        {
-            _schemaGate.Release();
-        }
-    }
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Applying the schema raced with another writer (attempt {Attempt}); retrying")]
-    private static partial void LogSchemaRace(ILogger logger, Exception exception, int attempt);
+    private Task EnsureSchemaAsync(CancellationToken cancellationToken) => MartenSchema.For(_store).EnsureAsync(_logger, cancellationToken);
 
     private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
     {
