@@ -11,12 +11,14 @@ internal sealed class KeyCache(int capacity, TimeSpan duration, TimeProvider tim
 {
     private readonly ConcurrentDictionary<string, CachedKey> _keys = new(StringComparer.Ordinal);
     private readonly Lock _trimLock = new();
+    private long _uses;
 
     /// <summary>The cached answer for <paramref name="subjectId"/>, if fresh: a key, or a known absence.</summary>
     public bool TryGet(string subjectId, out CachedKey entry)
     {
         if (_keys.TryGetValue(subjectId, out entry!) && entry.ExpiresAt > timeProvider.GetUtcNow())
         {
+            entry.LastUsed = Interlocked.Increment(ref _uses);
             return true;
         }
 
@@ -27,7 +29,7 @@ internal sealed class KeyCache(int capacity, TimeSpan duration, TimeProvider tim
     /// <summary>Caches <paramref name="dataKey"/> (null: the subject has no key) and returns the entry.</summary>
     public CachedKey Set(string subjectId, byte[]? dataKey)
     {
-        var entry = new CachedKey(dataKey, timeProvider.GetUtcNow() + duration);
+        var entry = new CachedKey(dataKey, timeProvider.GetUtcNow() + duration) { LastUsed = Interlocked.Increment(ref _uses) };
         if (dataKey is not null)
         {
             CryptographicOperations.ZeroMemory(dataKey);
@@ -75,7 +77,7 @@ internal sealed class KeyCache(int capacity, TimeSpan duration, TimeProvider tim
             }
 
             var target = capacity * 9 / 10;
-            foreach (var (subject, _) in _keys.OrderBy(pair => pair.Value.ExpiresAt).Take(_keys.Count - target).ToArray())
+            foreach (var (subject, _) in _keys.OrderBy(pair => pair.Value.LastUsed).Take(_keys.Count - target).ToArray())
             {
                 Evict(subject);
             }
@@ -83,7 +85,7 @@ internal sealed class KeyCache(int capacity, TimeSpan duration, TimeProvider tim
     }
 }
 
-/// <summary>A cached key: one cipher, used under a lock (an <see cref="AesGcm"/> instance is not thread-safe).</summary>
+/// <summary>A cached key: one cipher, used under a lock (an <see cref="AesGcm"/> instance is not thread-safe), and the key's id.</summary>
 internal sealed class CachedKey : IDisposable
 {
     private readonly Lock _lock = new();
@@ -94,8 +96,15 @@ internal sealed class CachedKey : IDisposable
     {
         _cipher = dataKey is null ? null : new AesGcm(dataKey, 16);
         HasKey = dataKey is not null;
+        KeyId = dataKey is null ? string.Empty : System.Buffers.Text.Base64Url.EncodeToString(SHA256.HashData(dataKey).AsSpan(0, 8));
         ExpiresAt = expiresAt;
     }
+
+    /// <summary>A short id of the key (from its hash; it reveals nothing of the key), written with every value it protects.</summary>
+    public string KeyId { get; }
+
+    /// <summary>When the entry was last used, on the cache's use counter (the least recently used go first).</summary>
+    public long LastUsed { get; set; }
 
     /// <summary>Whether the subject had a key (false: none, or forgotten).</summary>
     public bool HasKey { get; }

@@ -7,9 +7,10 @@ namespace EventSourcing.Privacy;
 
 /// <summary>
 /// Encrypts and decrypts personal values under their subject's data key. A protected value is the string
-/// <c>es-pd:v1:{subject, base64url}:{nonce, tag and ciphertext, base64}</c>: AES-256-GCM, a fresh 96-bit nonce per
-/// value, and associated data binding the subject, the declaring type and the property, so ciphertext moved to another
-/// subject, type or property fails to decrypt. The subject id stays readable: it is how the key is found.
+/// <c>es-pd:v1:{subject, base64url}:{key id}:{nonce, tag and ciphertext, base64}</c>: AES-256-GCM, a fresh 96-bit nonce
+/// per value, and associated data binding the subject, the key id, the declaring type and the property, so ciphertext
+/// moved to another subject, type or property fails to decrypt. The subject id stays readable: it is how the key is
+/// found; the key id tells a value of a forgotten key (erased) from one of the subject's current key.
 /// </summary>
 public sealed class PersonalDataProtector : IDisposable
 {
@@ -24,12 +25,14 @@ public sealed class PersonalDataProtector : IDisposable
     private static readonly byte[] PrefixUtf8 = Encoding.UTF8.GetBytes(Prefix);
     private readonly IKeyStore _keys;
     private readonly KeyCache _cache;
+    private readonly bool _keysMayBeReplaced;
 
     /// <summary>Creates the protector over a key store.</summary>
     public PersonalDataProtector(IKeyStore keys, IOptions<PersonalDataOptions>? options = null, TimeProvider? timeProvider = null)
     {
         _keys = keys ?? throw new ArgumentNullException(nameof(keys));
         var settings = options?.Value ?? new PersonalDataOptions();
+        _keysMayBeReplaced = settings.AllowNewKeyAfterForget;
         Placeholder = settings.ErasedPlaceholder;
         _cache = new KeyCache(settings.KeyCacheSize, settings.KeyCacheDuration, timeProvider ?? TimeProvider.System);
     }
@@ -87,10 +90,12 @@ public sealed class PersonalDataProtector : IDisposable
         var sealedValue = new byte[NonceSize + TagSize + plaintext.Length];
         var nonce = sealedValue.AsSpan(0, NonceSize);
         RandomNumberGenerator.Fill(nonce);
-        var associatedData = AssociatedData(subjectId, scope);
+        string keyId;
         for (var attempt = 0; ; attempt++)
         {
-            if (KeyFor(subjectId, create: true).TryEncrypt(nonce, plaintext, sealedValue.AsSpan(NonceSize + TagSize), sealedValue.AsSpan(NonceSize, TagSize), associatedData))
+            var key = KeyFor(subjectId, create: true);
+            keyId = key.KeyId;
+            if (key.TryEncrypt(nonce, plaintext, sealedValue.AsSpan(NonceSize + TagSize), sealedValue.AsSpan(NonceSize, TagSize), AssociatedData(subjectId, keyId, scope)))
             {
                 break;
             }
@@ -103,7 +108,7 @@ public sealed class PersonalDataProtector : IDisposable
             _cache.Evict(subjectId); // evicted or forgotten meanwhile: ask the store again
         }
 
-        return string.Concat(Prefix, Base64Url.EncodeToString(Encoding.UTF8.GetBytes(subjectId)), ":", Convert.ToBase64String(sealedValue));
+        return string.Concat(Prefix, Base64Url.EncodeToString(Encoding.UTF8.GetBytes(subjectId)), ":", keyId, ":", Convert.ToBase64String(sealedValue));
     }
 
     /// <summary>
@@ -118,16 +123,19 @@ public sealed class PersonalDataProtector : IDisposable
         ArgumentNullException.ThrowIfNull(value);
         plaintext = null;
         var separator = value.IndexOf(':', Prefix.Length);
-        if (!value.StartsWith(Prefix, StringComparison.Ordinal) || separator < 0)
+        var keySeparator = separator < 0 ? -1 : value.IndexOf(':', separator + 1);
+        if (!value.StartsWith(Prefix, StringComparison.Ordinal) || keySeparator < 0)
         {
             throw new PersonalDataTamperedException(scope);
         }
 
         byte[] sealedValue;
+        string keyId;
         try
         {
             subjectId = Encoding.UTF8.GetString(Base64Url.DecodeFromChars(value.AsSpan(Prefix.Length, separator - Prefix.Length)));
-            sealedValue = Convert.FromBase64String(value[(separator + 1)..]);
+            keyId = value[(separator + 1)..keySeparator];
+            sealedValue = Convert.FromBase64String(value[(keySeparator + 1)..]);
         }
         catch (FormatException exception)
         {
@@ -140,15 +148,15 @@ public sealed class PersonalDataProtector : IDisposable
         }
 
         var key = KeyFor(subjectId, create: false);
-        if (!key.HasKey)
+        if (!key.HasKey || (_keysMayBeReplaced && key.KeyId != keyId))
         {
-            return false;
+            return false; // forgotten: the key that protected this value is gone
         }
 
         var output = new byte[sealedValue.Length - NonceSize - TagSize];
         try
         {
-            if (!key.TryDecrypt(sealedValue.AsSpan(0, NonceSize), sealedValue.AsSpan(NonceSize + TagSize), sealedValue.AsSpan(NonceSize, TagSize), output, AssociatedData(subjectId, scope)))
+            if (!key.TryDecrypt(sealedValue.AsSpan(0, NonceSize), sealedValue.AsSpan(NonceSize + TagSize), sealedValue.AsSpan(NonceSize, TagSize), output, AssociatedData(subjectId, keyId, scope)))
             {
                 return TryUnprotectAfterEviction(value, scope, out plaintext);
             }
@@ -178,7 +186,7 @@ public sealed class PersonalDataProtector : IDisposable
         return _cache.Set(subjectId, create ? _keys.GetOrCreate(subjectId) : _keys.Find(subjectId));
     }
 
-    private static byte[] AssociatedData(string subjectId, string scope) => Encoding.UTF8.GetBytes($"{subjectId}\n{scope}");
+    private static byte[] AssociatedData(string subjectId, string keyId, string scope) => Encoding.UTF8.GetBytes($"{subjectId}\n{keyId}\n{scope}");
 
     private static void CollectSubjects(ReadOnlySpan<byte> json, HashSet<string> subjects)
     {

@@ -39,15 +39,18 @@ public sealed class PersonalDataProtectorTests : IDisposable
         var value = _protector.Protect("guest-1", "Guest.Name", "\"Ada\""u8);
         _protector.Protect("guest-2", "Guest.Name", "\"Bob\""u8);
         var sealedPart = value[(value.LastIndexOf(':') + 1)..];
-        var movedToOtherSubject = $"{PersonalDataProtector.Prefix}{Base64Url("guest-2")}:{sealedPart}";
+        var keyId = value.Split(':')[3];
+        var movedToOtherSubject = $"{PersonalDataProtector.Prefix}{Base64Url("guest-2")}:{keyId}:{sealedPart}";
         var bytes = Convert.FromBase64String(sealedPart);
         bytes[^1] ^= 1;
-        var altered = $"{PersonalDataProtector.Prefix}{Base64Url("guest-1")}:{Convert.ToBase64String(bytes)}";
+        var altered = $"{PersonalDataProtector.Prefix}{Base64Url("guest-1")}:{keyId}:{Convert.ToBase64String(bytes)}";
+        var otherKeyId = $"{PersonalDataProtector.Prefix}{Base64Url("guest-1")}:AAAAAAAAAAA:{sealedPart}";
 
         Assert.Throws<PersonalDataTamperedException>(() => _protector.TryUnprotect(movedToOtherSubject, "Guest.Name", out _));
         Assert.Throws<PersonalDataTamperedException>(() => _protector.TryUnprotect(value, "Guest.Email", out _));
         Assert.Throws<PersonalDataTamperedException>(() => _protector.TryUnprotect(altered, "Guest.Name", out _));
         Assert.Throws<PersonalDataTamperedException>(() => _protector.TryUnprotect($"{PersonalDataProtector.Prefix}not base64!:@@", "Guest.Name", out _));
+        Assert.Throws<PersonalDataTamperedException>(() => _protector.TryUnprotect(otherKeyId, "Guest.Name", out _));
         Assert.True(_protector.TryUnprotect(value, "Guest.Name", out _));
     }
 
