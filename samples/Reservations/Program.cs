@@ -1,17 +1,49 @@
-using EventSourcing.Hosting;
 using EventSourcing.Storage;
+using Reservations;
+using Reservations.Administration;
+using Reservations.CancellingReservation;
+using Reservations.ForgettingGuest;
+using Reservations.GettingAvailability;
+using Reservations.GettingHistory;
+using Reservations.GettingReservation;
+using Reservations.ListingReservations;
+using Reservations.PlacingReservation;
+using Scalar.AspNetCore;
 
 var builder = WebApplication.CreateBuilder(args);
 
-// The embedded default: events in memory, no set-up. The reservation slices register their events and deciders here.
-builder.Services.AddEventSourcing(eventSourcing => eventSourcing.UseInMemory());
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = RequestBodyLimit.MaxBytes);
+builder.Services.AddReservations(builder.Configuration);
 builder.Services.AddProblemDetails();
+builder.Services.AddExceptionHandler<ProblemDetailsExceptionHandler>();
+builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+builder.Services.AddOpenApi();
 
 var app = builder.Build();
 
 app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseMiddleware<RequestBodyLimit>();
+
+app.MapOpenApi();
+app.MapScalarApiReference();
 app.MapGet("/health", async (IEventStore store, CancellationToken cancellationToken) =>
     TypedResults.Ok(new { status = "healthy", head = await store.ReadHeadPositionAsync(cancellationToken) }));
+
+app.MapGroup(string.Empty)
+    .MapPlaceReservation()
+    .MapGetReservation()
+    .MapCancelReservation()
+    .MapGetAvailability()
+    .MapListReservations()
+    .MapGetHistory();
+
+app.MapGroup(string.Empty)
+    .AddEndpointFilter<AdminApiKeyFilter>()
+    .MapForgetGuest()
+    .MapProjectionsStatus();
+
+StartupLog.Report(app.Logger, app.Configuration);
 
 app.Run();
 

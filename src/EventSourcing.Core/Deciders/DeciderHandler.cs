@@ -52,12 +52,19 @@ public sealed partial class DeciderHandler<TCommand, TEvent, TState>
     /// <summary>Handles <paramref name="command"/> on <paramref name="streamId"/>, stamping the appended events with <paramref name="metadata"/>.</summary>
     /// <exception cref="DomainException">The decider refused the command; nothing was stored.</exception>
     /// <exception cref="ConcurrencyException">Conflicts went on after every retry.</exception>
-    public async Task<CommandResult> HandleAsync(string streamId, TCommand command, EventMetadata metadata, CancellationToken cancellationToken)
+    public Task<CommandResult> HandleAsync(string streamId, TCommand command, EventMetadata metadata, CancellationToken cancellationToken) =>
+        HandleAsync(streamId, command, metadata, ExpectedVersion.Any, cancellationToken);
+
+    /// <summary>
+    /// Handles <paramref name="command"/> only if the stream is at <paramref name="expected"/> (an HTTP <c>If-Match</c>):
+    /// otherwise <see cref="UnexpectedStreamVersionException"/>, without retrying.
+    /// </summary>
+    public async Task<CommandResult> HandleAsync(string streamId, TCommand command, EventMetadata metadata, ExpectedVersion expected, CancellationToken cancellationToken)
     {
         AppendGuard.StreamId(streamId);
         ArgumentNullException.ThrowIfNull(command);
         ArgumentNullException.ThrowIfNull(metadata);
-        var attempt = new Attempt(this, streamId, command, metadata);
+        var attempt = new Attempt(this, streamId, command, metadata, expected);
         return await _retry.ExecuteAsync(
             static (attempt, token) => new ValueTask<CommandResult>(attempt.Handler.DecideAndAppendAsync(attempt, token)),
             attempt,
@@ -66,7 +73,7 @@ public sealed partial class DeciderHandler<TCommand, TEvent, TState>
 
     private async Task<CommandResult> DecideAndAppendAsync(Attempt attempt, CancellationToken cancellationToken)
     {
-        var (_, streamId, command, metadata) = attempt;
+        var (_, streamId, command, metadata, expected) = attempt;
         var state = _decider.Initial;
         long version = 0, position = 0, appliedVersion = 0, appliedPosition = 0;
         var applied = 0;
@@ -95,6 +102,11 @@ public sealed partial class DeciderHandler<TCommand, TEvent, TState>
         {
             LogAlreadyApplied(_logger, metadata.CommandId, streamId);
             return new CommandResult(streamId, appliedVersion, appliedPosition, applied);
+        }
+
+        if (!expected.IsSatisfiedBy(version))
+        {
+            throw new UnexpectedStreamVersionException(streamId, expected, version);
         }
 
         var events = _decider.Decide(command, state);
@@ -171,5 +183,5 @@ public sealed partial class DeciderHandler<TCommand, TEvent, TState>
     [LoggerMessage(Level = LogLevel.Warning, Message = "Keeping a snapshot of stream {StreamId} failed")]
     private static partial void LogSnapshotFailed(ILogger logger, Exception exception, string streamId);
 
-    private sealed record Attempt(DeciderHandler<TCommand, TEvent, TState> Handler, string StreamId, TCommand Command, EventMetadata Metadata);
+    private sealed record Attempt(DeciderHandler<TCommand, TEvent, TState> Handler, string StreamId, TCommand Command, EventMetadata Metadata, ExpectedVersion Expected);
 }

@@ -117,6 +117,18 @@ public sealed class EventSourcingBuilder
         return this;
     }
 
+    /// <summary>Whether any reactor is registered.</summary>
+    internal bool HasReactors { get; private set; }
+
+    /// <summary>Registers a reactor (a process manager turning events into commands), run by a checkpointed background runner.</summary>
+    public EventSourcingBuilder AddReactor<TReactor>()
+        where TReactor : Reactors.Reactor
+    {
+        Services.AddSingleton<Reactors.Reactor, TReactor>();
+        HasReactors = true;
+        return this;
+    }
+
     /// <summary>Sets how command handlers retry after concurrency conflicts.</summary>
     public EventSourcingBuilder ConfigureCommands(Action<CommandHandlingOptions> configure)
     {

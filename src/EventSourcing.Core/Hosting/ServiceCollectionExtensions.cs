@@ -64,6 +64,11 @@ public static class ServiceCollectionExtensions
             services.AddHostedService(provider => provider.GetRequiredService<AsyncProjectionRunner>());
         }
 
+        if (builder.HasReactors)
+        {
+            services.AddHostedService<Reactors.ReactorRunner>();
+        }
+
         services.TryAddSingleton<ISnapshotStore>(provider => new InMemorySnapshotStore(provider.GetRequiredService<EventSourcingJson>().Options));
         services.TryAddSingleton<IIdempotencyStore, InMemoryIdempotencyStore>();
         services.TryAddSingleton<IdempotencyGate>();

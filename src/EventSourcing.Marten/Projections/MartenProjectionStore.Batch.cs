@@ -6,7 +6,7 @@ namespace EventSourcing.Marten.Projections;
 public sealed partial class MartenProjectionStore
 {
     /// <summary>A unit of work on one generation, in its own session or in one that another party commits.</summary>
-    private sealed class MartenBatch(IViewTable table, IDocumentOperations operations, bool ownsSession, string projection, int generation, bool trackCheckpoint)
+    private sealed class MartenBatch(IViewTable? table, IDocumentOperations operations, bool ownsSession, string projection, int generation, bool trackCheckpoint)
         : IProjectionBatch
     {
         private readonly Dictionary<string, ViewRecord> _puts = new(StringComparer.Ordinal);
@@ -15,6 +15,11 @@ public sealed partial class MartenProjectionStore
 
         public async Task<IReadOnlyDictionary<string, ViewRecord>> LoadAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
         {
+            if (table is null)
+            {
+                return new Dictionary<string, ViewRecord>();
+            }
+
             var records = await table.LoadAsync(operations, projection, generation, ids, cancellationToken).ConfigureAwait(false);
             return records.ToDictionary(r => r.Id, StringComparer.Ordinal);
         }
@@ -29,7 +34,7 @@ public sealed partial class MartenProjectionStore
         {
             if (_puts.Count > 0)
             {
-                table.Store(operations, projection, generation, _puts.Values);
+                (table ?? throw new InvalidOperationException($"'{projection}' has no views to store.")).Store(operations, projection, generation, _puts.Values);
             }
 
             foreach (var letter in _deadLetters)

@@ -49,7 +49,7 @@ public sealed partial class MartenProjectionStore : IProjectionStore
         await using var dispose = session.ConfigureAwait(false);
         var (generations, serving) = await ServingAsync(session, projection, cancellationToken).ConfigureAwait(false);
         var building = generations.Building is { } b ? await PositionAsync(session, projection, b, cancellationToken).ConfigureAwait(false) : 0;
-        if (_catalog.Get(projection).Lifecycle == ProjectionLifecycle.Inline)
+        if (_catalog.All.Any(r => r.Name == projection && r.Lifecycle == ProjectionLifecycle.Inline))
         {
             serving = await _events.ReadHeadPositionAsync(cancellationToken).ConfigureAwait(false); // written with every append
         }
@@ -107,7 +107,7 @@ public sealed partial class MartenProjectionStore : IProjectionStore
             throw new InvalidOperationException($"Generation {generation} of projection '{projection}' is serving and cannot be dropped.");
         }
 
-        Table(projection).DeleteGeneration(session, projection, generation);
+        Table(projection)?.DeleteGeneration(session, projection, generation);
         session.Delete<GenerationCheckpoint>(GenerationCheckpoint.DocumentId(projection, generation));
         if (generations?.Building == generation)
         {
@@ -123,7 +123,8 @@ public sealed partial class MartenProjectionStore : IProjectionStore
     {
         var session = _store.QuerySession();
         await using var dispose = session.ConfigureAwait(false);
-        await foreach (var record in Table(projection).ReadAllAsync(session, projection, generation, cancellationToken).ConfigureAwait(false))
+        var table = Table(projection) ?? throw new UnknownProjectionException(projection, [.. _catalog.All.Select(r => r.Name)]);
+        await foreach (var record in table.ReadAllAsync(session, projection, generation, cancellationToken).ConfigureAwait(false))
         {
             yield return record;
         }
@@ -179,8 +180,11 @@ public sealed partial class MartenProjectionStore : IProjectionStore
     private static async Task<long> PositionAsync(IQuerySession session, string projection, int generation, CancellationToken cancellationToken) =>
         (await session.LoadAsync<GenerationCheckpoint>(GenerationCheckpoint.DocumentId(projection, generation), cancellationToken).ConfigureAwait(false))?.Position ?? 0;
 
-    private IViewTable Table(string projection) =>
-        _tables.GetOrAdd(_catalog.Get(projection).Projection.ViewType, IViewTable.For);
+    /// <summary>The view table of a projection; none for a checkpoint-only name (a reactor's).</summary>
+    private IViewTable? Table(string projection) =>
+        _catalog.All.FirstOrDefault(r => r.Name == projection) is { } registration
+            ? _tables.GetOrAdd(registration.Projection.ViewType, IViewTable.For)
+            : null;
 
     private async Task<int> UpdateGenerationsAsync(string projection, Func<ProjectionGenerations, int> update, string? exclusiveLock, CancellationToken cancellationToken)
     {

@@ -1,0 +1,92 @@
+using EventSourcing.Deciders;
+using EventSourcing.Privacy;
+
+namespace Reservations.Domain;
+
+public abstract record ReservationEvent(Guid Id);
+
+/// <summary>A guest asked for seats; tentative until the day's capacity says yes or no.</summary>
+public sealed record ReservationPlaced(
+    Guid Id,
+    [property: DataSubject] Guid GuestId,
+    [property: PersonalData] string GuestName,
+    [property: PersonalData] string GuestEmail,
+    [property: PersonalData] string? GuestPhone,
+    DateOnly Day,
+    int PartySize,
+    DateTimeOffset PlacedAt) : ReservationEvent(Id);
+
+public sealed record ReservationConfirmed(Guid Id, DateTimeOffset ConfirmedAt) : ReservationEvent(Id);
+
+public sealed record ReservationRejected(Guid Id, string Reason, DateTimeOffset RejectedAt) : ReservationEvent(Id);
+
+public sealed record ReservationCancelled(Guid Id, bool WasConfirmed, DateOnly Day, int PartySize, DateTimeOffset CancelledAt) : ReservationEvent(Id);
+
+public abstract record ReservationCommand(Guid Id);
+
+public sealed record PlaceReservation(Guid Id, Guid GuestId, string GuestName, string GuestEmail, string? GuestPhone, DateOnly Day, int PartySize, DateTimeOffset Now)
+    : ReservationCommand(Id);
+
+public sealed record ConfirmReservation(Guid Id, DateTimeOffset Now) : ReservationCommand(Id);
+
+public sealed record RejectReservation(Guid Id, string Reason, DateTimeOffset Now) : ReservationCommand(Id);
+
+public sealed record CancelReservation(Guid Id, DateTimeOffset Now) : ReservationCommand(Id);
+
+public abstract record Reservation
+{
+    public sealed record None : Reservation;
+
+    public sealed record Tentative(Guid Id, DateOnly Day, int PartySize) : Reservation;
+
+    public sealed record Confirmed(Guid Id, DateOnly Day, int PartySize) : Reservation;
+
+    public sealed record Rejected(Guid Id) : Reservation;
+
+    public sealed record Cancelled(Guid Id) : Reservation;
+}
+
+public static class ReservationDecider
+{
+    public static readonly Decider<ReservationCommand, ReservationEvent, Reservation> Decider = new(new Reservation.None(), Evolve, Decide);
+
+    public static string StreamOf(Guid id) => $"reservation-{id}";
+
+    public static ReservationEvent[] Decide(ReservationCommand command, Reservation state) => (command, state) switch
+    {
+        (PlaceReservation c, Reservation.None) => [new ReservationPlaced(c.Id, c.GuestId, c.GuestName, c.GuestEmail, c.GuestPhone, c.Day, c.PartySize, c.Now)],
+        (PlaceReservation, _) => [], // a retry of the same placement: nothing to do
+        (ConfirmReservation c, Reservation.Tentative) => [new ReservationConfirmed(c.Id, c.Now)],
+        (ConfirmReservation, Reservation.Confirmed) => [],
+        (RejectReservation c, Reservation.Tentative) => [new ReservationRejected(c.Id, c.Reason, c.Now)],
+        (RejectReservation, Reservation.Rejected) => [],
+        (CancelReservation c, Reservation.Tentative t) => [new ReservationCancelled(c.Id, false, t.Day, t.PartySize, c.Now)],
+        (CancelReservation c, Reservation.Confirmed s) => [new ReservationCancelled(c.Id, true, s.Day, s.PartySize, c.Now)],
+        (CancelReservation, Reservation.Cancelled) => [],
+        (_, Reservation.None) => throw new ReservationNotFoundException(command.Id),
+        _ => throw new DomainException($"Cannot {Describe(command)} a {state.GetType().Name.ToLowerInvariant()} reservation."),
+    };
+
+    public static Reservation Evolve(Reservation state, ReservationEvent @event) => (state, @event) switch
+    {
+        (Reservation.None, ReservationPlaced e) => new Reservation.Tentative(e.Id, e.Day, e.PartySize),
+        (Reservation.Tentative t, ReservationConfirmed) => new Reservation.Confirmed(t.Id, t.Day, t.PartySize),
+        (Reservation.Tentative t, ReservationRejected) => new Reservation.Rejected(t.Id),
+        (_, ReservationCancelled e) => new Reservation.Cancelled(e.Id),
+        _ => state,
+    };
+
+    private static string Describe(ReservationCommand command) => command switch
+    {
+        ConfirmReservation => "confirm",
+        RejectReservation => "reject",
+        CancelReservation => "cancel",
+        _ => "place",
+    };
+}
+
+/// <summary>No reservation has this id.</summary>
+public sealed class ReservationNotFoundException(Guid id) : DomainException($"Reservation {id} does not exist.")
+{
+    public Guid Id { get; } = id;
+}

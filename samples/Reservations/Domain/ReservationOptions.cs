@@ -1,0 +1,11 @@
+namespace Reservations.Domain;
+
+/// <summary>Configuration section <c>Reservations</c>.</summary>
+public sealed class ReservationOptions
+{
+    /// <summary>Seats per day (<c>Reservations:SeatsPerDay</c>). Default 40.</summary>
+    public int SeatsPerDay { get; set; } = 40;
+
+    /// <summary>The longest a read with <c>?atLeast=</c> waits for the views to catch up. Default 5 seconds.</summary>
+    public TimeSpan ReadYourWritesTimeout { get; set; } = TimeSpan.FromSeconds(5);
+}

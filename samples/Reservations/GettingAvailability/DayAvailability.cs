@@ -1,0 +1,47 @@
+using EventSourcing.Events;
+using EventSourcing.Projections;
+using Microsoft.Extensions.Options;
+using Reservations.Domain;
+
+namespace Reservations.GettingAvailability;
+
+/// <summary>A day's capacity and held seats: many reservations, one view per day.</summary>
+public sealed record DayAvailability(string Id, int Capacity, int Held);
+
+public sealed class DayAvailabilityProjection : Projection<DayAvailability>
+{
+    public override string Name => "day-availability";
+
+    public override IEnumerable<string> ViewIds(EventEnvelope envelope) => envelope.Data is DayEvent e ? [e.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)] : [];
+
+    public override DayAvailability? Evolve(string id, DayAvailability? view, EventEnvelope envelope) => envelope.Data switch
+    {
+        SeatsHeld e => new DayAvailability(id, e.Capacity, (view?.Held ?? 0) + e.Seats),
+        SeatsReleased e when view is not null => view with { Held = view.Held - e.Seats },
+        _ => view,
+    };
+}
+
+public static class GetAvailabilityEndpoint
+{
+    public sealed record Availability(DateOnly Day, int Capacity, int Held, int Available);
+
+    public static RouteGroupBuilder MapGetAvailability(this RouteGroupBuilder group)
+    {
+        group.MapGet("/days/{day}/availability", GetAsync).WithName("GetAvailability").WithSummary("Seats held and available on a day.");
+        return group;
+    }
+
+    private static async Task<IResult> GetAsync(string day, IViewReader views, IOptions<ReservationOptions> options, CancellationToken cancellationToken)
+    {
+        if (!Days.TryParse(day, out var date))
+        {
+            return Problems.BadDay(day);
+        }
+
+        var view = await views.FindAsync<DayAvailability>(day, cancellationToken);
+        var capacity = view?.Capacity ?? options.Value.SeatsPerDay;
+        var held = view?.Held ?? 0;
+        return TypedResults.Ok(new Availability(date, capacity, held, capacity - held));
+    }
+}

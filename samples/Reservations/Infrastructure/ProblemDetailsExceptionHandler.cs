@@ -1,0 +1,63 @@
+using System.Text.Json;
+using EventSourcing.Commands;
+using EventSourcing.Deciders;
+using EventSourcing.Privacy;
+using EventSourcing.Storage;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+using Reservations.Domain;
+
+namespace Reservations;
+
+/// <summary>
+/// The one mapping from exceptions to problem details: validation 400 (with every failing field), unknown id 404,
+/// broken rule or conflict 409, If-Match mismatch 412, idempotency key reused 422, store unavailable 503, anything
+/// else 500 without stack trace or personal data.
+/// </summary>
+public sealed partial class ProblemDetailsExceptionHandler(IProblemDetailsService problems, ILogger<ProblemDetailsExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(httpContext);
+        var problem = exception switch
+        {
+            CommandValidationException invalid => new ValidationProblemDetails(invalid.Errors.ToDictionary(e => JsonNamingPolicy.CamelCase.ConvertName(e.Key), e => e.Value))
+            {
+                Status = StatusCodes.Status400BadRequest,
+                Title = "The request is invalid",
+            },
+            BadHttpRequestException bad => Problem(bad.StatusCode, bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? "The request body is too large" : "The request is malformed", Safe(bad)),
+            JsonException => Problem(StatusCodes.Status400BadRequest, "The request body is not valid JSON", "The body could not be read as the expected JSON."),
+            ReservationNotFoundException notFound => Problem(StatusCodes.Status404NotFound, "Not found", notFound.Message),
+            UnexpectedStreamVersionException stale => Problem(StatusCodes.Status412PreconditionFailed, "The reservation has changed", $"If-Match was {stale.Expected} but the reservation is at version {stale.ActualVersion}."),
+            IdempotencyKeyReusedException => Problem(StatusCodes.Status422UnprocessableEntity, "Idempotency key reused", "This Idempotency-Key was already used with a different request."),
+            SubjectForgottenException => Problem(StatusCodes.Status409Conflict, "Guest forgotten", "This guest's personal data was erased; new personal data of theirs is not accepted."),
+            DomainException domain => Problem(StatusCodes.Status409Conflict, "The request conflicts with the reservation's state", domain.Message),
+            ConcurrencyException => Problem(StatusCodes.Status409Conflict, "Concurrent change", "The reservation changed while the request was handled; try again."),
+            EventStoreUnavailableException => Problem(StatusCodes.Status503ServiceUnavailable, "Temporarily unavailable", "The event store cannot be reached; try again shortly."),
+            _ => null,
+        };
+
+        if (problem is null)
+        {
+            LogUnexpected(logger, exception.GetType().Name, httpContext.Request.Method, httpContext.Request.Path);
+            problem = Problem(StatusCodes.Status500InternalServerError, "An unexpected error occurred", null);
+        }
+
+        if (problem.Status == StatusCodes.Status503ServiceUnavailable)
+        {
+            httpContext.Response.Headers.RetryAfter = "2";
+        }
+
+        httpContext.Response.StatusCode = problem.Status!.Value;
+        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem, Exception = exception });
+    }
+
+    private static ProblemDetails Problem(int status, string title, string? detail) => new() { Status = status, Title = title, Detail = detail };
+
+    /// <summary>The framework's own messages name parameters and types, never values; ours are written to be shown.</summary>
+    private static string Safe(BadHttpRequestException bad) => Problems.Truncate(bad.Message.ReplaceLineEndings(" "));
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Unexpected {ExceptionType} handling {Method} {Path}")]
+    private static partial void LogUnexpected(ILogger logger, string exceptionType, string method, PathString path);
+}

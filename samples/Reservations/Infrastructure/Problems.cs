@@ -1,0 +1,25 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Reservations;
+
+/// <summary>Problem details (RFC 9457) the endpoints return themselves.</summary>
+public static class Problems
+{
+    public static ProblemDetails NotFound(string detail) => new() { Status = StatusCodes.Status404NotFound, Title = "Not found", Detail = detail };
+
+    public static IResult Status(int status, string title, string detail) =>
+        TypedResults.Problem(detail, statusCode: status, title: title);
+
+    public static IResult BadDay(string day) =>
+        TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["day"] = [$"'{Truncate(day, 40)}' is not a date as YYYY-MM-DD."] });
+
+    public static string Truncate(string value, int length = 200) => value.Length <= length ? value : string.Concat(value.AsSpan(0, length), "…");
+}
+
+/// <summary>Days in URLs: exactly <c>YYYY-MM-DD</c>.</summary>
+public static class Days
+{
+    public static bool TryParse(string? text, out DateOnly day) =>
+        DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out day);
+}

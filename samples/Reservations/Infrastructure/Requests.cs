@@ -1,0 +1,66 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using EventSourcing.Events;
+
+namespace Reservations;
+
+/// <summary>What a request says about the command it carries: its id (<c>Idempotency-Key</c>) and the version it expects (<c>If-Match</c>).</summary>
+public static partial class Requests
+{
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+
+    /// <summary>
+    /// The command id: the <c>Idempotency-Key</c> itself when it is a uuid, otherwise a uuid derived from it (1 to 100
+    /// characters of letters, digits and <c>-_.:</c>); <see cref="Guid.Empty"/> without a key.
+    /// </summary>
+    /// <exception cref="BadHttpRequestException">The key is malformed (400).</exception>
+    public static Guid CommandId(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (!context.Request.Headers.TryGetValue(IdempotencyKeyHeader, out var values))
+        {
+            return Guid.Empty;
+        }
+
+        var key = values.Count == 1 ? values[0] : null;
+        if (key is null || !KeyPattern().IsMatch(key))
+        {
+            throw new BadHttpRequestException($"The {IdempotencyKeyHeader} header must be one value of 1 to 100 letters, digits or -_.: characters.");
+        }
+
+        if (Guid.TryParse(key, out var id) && id != Guid.Empty)
+        {
+            return id;
+        }
+
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"idempotency-key\n{key}"));
+        hash[6] = (byte)((hash[6] & 0x0F) | 0x80);
+        hash[8] = (byte)((hash[8] & 0x3F) | 0x80);
+        return new Guid(hash.AsSpan(0, 16), bigEndian: true);
+    }
+
+    /// <summary>The version of <c>If-Match</c> (<c>"3"</c>, <c>W/"3"</c> or <c>3</c>); null without one or for <c>*</c>.</summary>
+    /// <exception cref="BadHttpRequestException">The header is not a version (400).</exception>
+    public static long? IfMatch(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var value = context.Request.Headers.IfMatch.ToString().Trim();
+        if (value.Length == 0 || value == "*")
+        {
+            return null;
+        }
+
+        var tag = value.StartsWith("W/", StringComparison.Ordinal) ? value[2..] : value;
+        return long.TryParse(tag.Trim('"'), NumberStyles.None, CultureInfo.InvariantCulture, out var version) && version >= 0
+            ? version
+            : throw new BadHttpRequestException("If-Match must be the version from the ETag of the reservation, such as \"3\".");
+    }
+
+    /// <summary>Metadata for the command's events.</summary>
+    public static EventMetadata Metadata(Guid commandId) => commandId == Guid.Empty ? EventMetadata.Empty : new EventMetadata { CommandId = commandId };
+
+    [GeneratedRegex(@"^[A-Za-z0-9\-_.:]{1,100}$", RegexOptions.CultureInvariant)]
+    private static partial Regex KeyPattern();
+}

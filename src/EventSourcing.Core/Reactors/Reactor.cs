@@ -1,0 +1,30 @@
+using System.Security.Cryptography;
+using System.Text;
+using EventSourcing.Events;
+
+namespace EventSourcing.Reactors;
+
+/// <summary>
+/// Reacts to events with new commands (a process manager): for example a placed reservation becomes a request to hold
+/// seats. Reactors follow the log from a checkpoint, at least once: an event may be handled again after a crash, so
+/// every command a reactor sends must carry an id derived from the event (<see cref="CommandIdFor"/>), which makes the
+/// repeat a no-op.
+/// </summary>
+public abstract class Reactor
+{
+    /// <summary>The reactor's stable name (its checkpoint is kept under it).</summary>
+    public abstract string Name { get; }
+
+    /// <summary>Handles one event; throw to have it retried.</summary>
+    public abstract Task ReactAsync(EventEnvelope envelope, CancellationToken cancellationToken);
+
+    /// <summary>A command id derived from the event and a purpose: the same event always gives the same id.</summary>
+    protected Guid CommandIdFor(EventEnvelope envelope, string purpose)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"{Name}\n{purpose}\n{envelope.EventId:N}"));
+        hash[6] = (byte)((hash[6] & 0x0F) | 0x80);
+        hash[8] = (byte)((hash[8] & 0x3F) | 0x80);
+        return new Guid(hash.AsSpan(0, 16), bigEndian: true);
+    }
+}
