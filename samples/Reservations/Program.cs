@@ -1,3 +1,4 @@
+using EventSourcing.Cli;
 using EventSourcing.Storage;
 using Reservations;
 using Reservations.Administration;
@@ -10,7 +11,12 @@ using Reservations.ListingReservations;
 using Reservations.PlacingReservation;
 using Scalar.AspNetCore;
 
-var builder = WebApplication.CreateBuilder(args);
+var projectionsCommand = args.Length > 0 && args[0] == ProjectionsCommand.Verb;
+var builder = WebApplication.CreateBuilder(projectionsCommand ? [] : args);
+if (projectionsCommand)
+{
+    builder.Configuration["Logging:LogLevel:Default"] = "Warning"; // the verbs print their own output
+}
 
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = RequestBodyLimit.MaxBytes);
 builder.Services.AddReservations(builder.Configuration);
@@ -20,6 +26,10 @@ builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadReq
 builder.Services.AddOpenApi();
 
 var app = builder.Build();
+if (await app.Services.RunProjectionsCommandAsync(args) is { } exitCode)
+{
+    return exitCode; // dotnet run --project samples/Reservations -- projections list | status | rebuild | verify
+}
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
@@ -45,7 +55,8 @@ app.MapGroup(string.Empty)
 
 StartupLog.Report(app.Logger, app.Configuration);
 
-app.Run();
+await app.RunAsync();
+return 0;
 
 /// <summary>The sample's entry point, visible to <c>WebApplicationFactory</c> in the tests.</summary>
 public partial class Program;

@@ -1,0 +1,68 @@
+using System.CommandLine;
+using System.Text.Json;
+using EventSourcing.Projections;
+using Microsoft.Extensions.DependencyInjection;
+using Spectre.Console;
+
+namespace EventSourcing.Cli;
+
+public static partial class ProjectionsCommand
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    private static Option<bool> JsonOption() => new("--json") { Description = "Write JSON instead of a table, for scripts." };
+
+    private static Command ListCommand(CliContext context)
+    {
+        var json = JsonOption();
+        var command = new Command("list", "The registered projections: name, version, lifecycle, view type.") { json };
+        command.SetAction(parse =>
+        {
+            var rows = context.Catalog.All.Select(r => new ListedProjection(r.Name, r.Projection.Version, r.Lifecycle.ToString().ToLowerInvariant(), r.Projection.ViewType.Name)).ToList();
+            if (parse.GetValue(json))
+            {
+                context.Console.Profile.Out.Writer.WriteLine(JsonSerializer.Serialize(rows, Json));
+                return Done;
+            }
+
+            var table = new Table().AddColumns("Name", "Version", "Lifecycle", "View");
+            foreach (var row in rows)
+            {
+                table.AddRow(Markup.Escape(row.Name), row.Version.ToString(System.Globalization.CultureInfo.InvariantCulture), row.Lifecycle, Markup.Escape(row.ViewType));
+            }
+
+            context.Console.Write(table);
+            return Done;
+        });
+        return command;
+    }
+
+    private static Command StatusCommand(CliContext context)
+    {
+        var json = JsonOption();
+        var command = new Command("status", "Each projection's position, the head of the log, lag, state and dead letters.") { json };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var statuses = await context.Services.GetRequiredService<ProjectionStatusReader>().ReadAsync(cancellationToken).ConfigureAwait(false);
+            if (parse.GetValue(json))
+            {
+                await context.Console.Profile.Out.Writer.WriteLineAsync(JsonSerializer.Serialize(statuses, Json)).ConfigureAwait(false);
+                return Done;
+            }
+
+            context.WarnInMemory();
+            var table = new Table().AddColumns("Name", "Position", "Head", "Lag", "State", "Dead letters");
+            foreach (var status in statuses)
+            {
+                var state = status.RebuildPosition is { } rebuilt ? $"{status.State} (at {rebuilt})" : status.State;
+                table.AddRow(Markup.Escape(status.Name), $"{status.Position}", $"{status.Head}", $"{status.Lag}", state, $"{status.DeadLetters}");
+            }
+
+            context.Console.Write(table);
+            return Done;
+        });
+        return command;
+    }
+
+    private sealed record ListedProjection(string Name, int Version, string Lifecycle, string ViewType);
+}

@@ -1,0 +1,46 @@
+using EventSourcing.Storage;
+
+namespace EventSourcing.Projections;
+
+/// <summary>Where every projection stands: position, head of the log, lag, state, dead letters.</summary>
+public sealed class ProjectionStatusReader(ProjectionCatalog catalog, IProjectionStore views, IEventReader events)
+{
+    /// <summary>The status of every registered projection, in registration order.</summary>
+    public async Task<IReadOnlyList<ProjectionStatus>> ReadAsync(CancellationToken cancellationToken)
+    {
+        var head = await events.ReadHeadPositionAsync(cancellationToken).ConfigureAwait(false);
+        var statuses = new List<ProjectionStatus>();
+        foreach (var registration in catalog.All)
+        {
+            var state = await views.ReadStateAsync(registration.Name, cancellationToken).ConfigureAwait(false);
+            var letters = await views.ReadDeadLettersAsync(registration.Name, cancellationToken).ConfigureAwait(false);
+            var position = registration.Lifecycle == ProjectionLifecycle.Live ? head : Math.Min(state.ServingPosition, head);
+            statuses.Add(new ProjectionStatus(
+                registration.Name,
+                registration.Projection.Version,
+                registration.Lifecycle.ToString().ToLowerInvariant(),
+                registration.Projection.ViewType.Name,
+                position,
+                head,
+                head - position,
+                state.BuildingGeneration is null ? "running" : "rebuilding",
+                state.BuildingGeneration is null ? null : state.BuildingPosition,
+                letters.Count));
+        }
+
+        return statuses;
+    }
+}
+
+/// <summary>One projection's status.</summary>
+/// <param name="Name">The projection's name.</param>
+/// <param name="Version">Its version.</param>
+/// <param name="Lifecycle"><c>inline</c>, <c>async</c> or <c>live</c>.</param>
+/// <param name="ViewType">The view type's name.</param>
+/// <param name="Position">The position its serving views have reached.</param>
+/// <param name="Head">The head of the log.</param>
+/// <param name="Lag">Events not yet projected.</param>
+/// <param name="State"><c>running</c>, or <c>rebuilding</c> while a rebuild is under way or interrupted.</param>
+/// <param name="RebuildPosition">How far the rebuild has come, when rebuilding.</param>
+/// <param name="DeadLetters">How many events it failed on.</param>
+public sealed record ProjectionStatus(string Name, int Version, string Lifecycle, string ViewType, long Position, long Head, long Lag, string State, long? RebuildPosition, int DeadLetters);
