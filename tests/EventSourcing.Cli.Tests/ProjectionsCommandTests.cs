@@ -1,0 +1,164 @@
+using System.Text.Json;
+using EventSourcing.Events;
+using EventSourcing.Marten.Hosting;
+using EventSourcing.Projections;
+using EventSourcing.Storage;
+using EventSourcing.Tests.Shared.Domain;
+using EventSourcing.Tests.Shared.Projections;
+using Spectre.Console.Testing;
+
+namespace EventSourcing.Cli.Tests;
+
+/// <summary>Each verb run in-process against an application's registrations, on the in-memory store.</summary>
+public sealed class ProjectionsCommandTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static async Task<ProjectionHost> StartAsync(bool clocked = false)
+    {
+        var host = await ProjectionHost.StartAsync(es =>
+        {
+            TallyDecider.Register(es.Events);
+            es.AddProjection(new TallyViewProjection());
+            es.AddProjection(new OpenTalliesProjection(), ProjectionLifecycle.Inline);
+            if (clocked)
+            {
+                es.AddProjection(new ClockedTallyProjection());
+            }
+
+            es.UseInMemory();
+        });
+        var last = await TallyWorkload.AppendAsync(host.Store, 5, events: 400, streams: 20);
+        await host.WaitForAsync(last, "tally-view");
+        return host;
+    }
+
+    private static async Task<(int? ExitCode, string Output)> RunAsync(ProjectionHost host, params string[] args)
+    {
+        var console = new TestConsole().Width(200);
+        var exitCode = await host.Services.RunProjectionsCommandAsync(["projections", .. args], console, Ct);
+        return (exitCode, console.Output);
+    }
+
+    [Fact]
+    public async Task Other_arguments_are_left_to_the_application()
+    {
+        await using var host = await StartAsync();
+
+        Assert.Null(await host.Services.RunProjectionsCommandAsync(["--urls", "http://localhost:5000"], new TestConsole(), Ct));
+        Assert.Null(await host.Services.RunProjectionsCommandAsync([], new TestConsole(), Ct));
+    }
+
+    [Fact]
+    public async Task List_shows_name_version_lifecycle_and_view_type_as_a_table_or_json()
+    {
+        await using var host = await StartAsync();
+
+        var (code, table) = await RunAsync(host, "list");
+        var (jsonCode, json) = await RunAsync(host, "list", "--json");
+        var rows = JsonDocument.Parse(json).RootElement.EnumerateArray().Select(e => (e.GetProperty("name").GetString(), e.GetProperty("lifecycle").GetString(), e.GetProperty("viewType").GetString())).ToList();
+
+        Assert.Equal((0, 0), (code, jsonCode));
+        Assert.Contains("tally-view", table, StringComparison.Ordinal);
+        Assert.Contains("OpenTally", table, StringComparison.Ordinal);
+        Assert.Equal([("tally-view", "async", "TallyView"), ("open-tallies", "inline", "OpenTally")], rows);
+    }
+
+    [Fact]
+    public async Task Status_shows_position_head_lag_and_state_and_says_the_store_is_in_memory()
+    {
+        await using var host = await StartAsync();
+        var head = await host.Store.ReadHeadPositionAsync(Ct);
+
+        var (code, table) = await RunAsync(host, "status");
+        var (_, json) = await RunAsync(host, "status", "--json");
+        var status = JsonDocument.Parse(json).RootElement.EnumerateArray().First(e => e.GetProperty("name").GetString() == "tally-view");
+
+        Assert.Equal(0, code);
+        Assert.Contains("in memory", table, StringComparison.Ordinal);
+        Assert.Contains("running", table, StringComparison.Ordinal);
+        Assert.Equal((head, head, 0L), (status.GetProperty("position").GetInt64(), status.GetProperty("head").GetInt64(), status.GetProperty("lag").GetInt64()));
+    }
+
+    [Fact]
+    public async Task Rebuild_with_yes_rebuilds_and_keeps_the_views_and_prints_plain_progress_when_not_a_terminal()
+    {
+        await using var host = await StartAsync();
+        var before = await host.Verifier.HashServingAsync("tally-view", Ct);
+        var generation = (await host.ProjectionStore.ReadStateAsync("tally-view", Ct)).ServingGeneration;
+
+        var (code, output) = await RunAsync(host, "rebuild", "tally-view", "--yes");
+
+        Assert.Equal(0, code);
+        Assert.Contains("Rebuilding tally-view:", output, StringComparison.Ordinal);
+        Assert.Contains("now serves", output, StringComparison.Ordinal);
+        Assert.Equal(before, await host.Verifier.HashServingAsync("tally-view", Ct));
+        Assert.NotEqual(generation, (await host.ProjectionStore.ReadStateAsync("tally-view", Ct)).ServingGeneration);
+    }
+
+    [Fact]
+    public async Task Verify_reports_equal_with_exit_code_0_and_differences_with_exit_code_1()
+    {
+        await using var host = await StartAsync(clocked: true);
+
+        var (equalCode, equal) = await RunAsync(host, "verify", "tally-view");
+        var (differCode, differ) = await RunAsync(host, "verify", "clocked-tally", "--json");
+        var result = JsonDocument.Parse(differ).RootElement[0];
+
+        Assert.Equal(0, equalCode);
+        Assert.Contains("tally-view: equal", equal, StringComparison.Ordinal);
+        Assert.Equal(1, differCode);
+        Assert.False(result.GetProperty("equal").GetBoolean());
+        Assert.NotEmpty(result.GetProperty("differingIds").EnumerateArray());
+    }
+
+    [Theory]
+    [InlineData("rebuild", "nope", "--yes")]
+    [InlineData("verify", "nope")]
+    [InlineData("rebuild", "--yes")]
+    [InlineData("rebuild", "tally-view", "--all", "--yes")]
+    public async Task Bad_usage_names_the_known_projections_and_exits_with_2(params string[] args)
+    {
+        await using var host = await StartAsync();
+
+        var (code, output) = await RunAsync(host, args);
+
+        Assert.Equal(2, code);
+        Assert.Contains("tally-view, open-tallies", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Rebuilding_without_yes_off_a_terminal_asks_for_yes_and_an_unknown_verb_is_bad_usage()
+    {
+        await using var host = await StartAsync();
+        var generation = (await host.ProjectionStore.ReadStateAsync("tally-view", Ct)).ServingGeneration;
+
+        var (code, output) = await RunAsync(host, "rebuild", "tally-view");
+        var (verbCode, verbOutput) = await RunAsync(host, "rebuild-everything");
+
+        Assert.Equal(2, code);
+        Assert.Contains("--yes", output, StringComparison.Ordinal);
+        Assert.Equal(generation, (await host.ProjectionStore.ReadStateAsync("tally-view", Ct)).ServingGeneration);
+        Assert.Equal(2, verbCode);
+        Assert.Contains("rebuild-everything", verbOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_unreachable_database_is_a_clear_failure_with_exit_code_1()
+    {
+        await using var host = await ProjectionHost.StartAsync(
+            es =>
+            {
+                TallyDecider.Register(es.Events);
+                es.AddProjection(new TallyViewProjection());
+                es.ConfigurePersonalData(o => o.MasterKey = Convert.ToBase64String(new byte[32]));
+                es.UseMarten("Host=127.0.0.1;Port=1;Username=postgres;Database=nowhere;Timeout=2", marten => marten.AutoCreateSchemaObjects = JasperFx.AutoCreate.CreateOrUpdate);
+            },
+            startHostedServices: false);
+
+        var (code, output) = await RunAsync(host, "status");
+
+        Assert.Equal(1, code);
+        Assert.Contains("unavailable", output, StringComparison.OrdinalIgnoreCase);
+    }
+}
