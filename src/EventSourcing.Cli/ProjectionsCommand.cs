@@ -40,6 +40,10 @@ public static partial class ProjectionsCommand
         }
 
         console ??= AnsiConsole.Console;
+        if (!console.Profile.Capabilities.Interactive)
+        {
+            console.Profile.Width = 4096; // redirected output: whole lines, for scripts and logs
+        }
         var context = new CliContext(services, console);
         var root = new RootCommand("Projection maintenance: list, status, rebuild, verify.") { ListCommand(context), StatusCommand(context), RebuildCommand(context), VerifyCommand(context) };
         var parsed = root.Parse(args[1..]);

@@ -13,6 +13,7 @@ internal sealed partial class LocalCluster
 {
     private const string OwnerFile = "owner";
     private static readonly TimeSpan ExitStopTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan StartTimeMargin = TimeSpan.FromSeconds(5);
 
     private PosixSignalRegistration? _sigterm;
     private int _stopped;
@@ -51,7 +52,10 @@ internal sealed partial class LocalCluster
         {
             var parts = File.ReadAllText(Path.Combine(root, OwnerFile)).Split(' ');
             using var owner = Process.GetProcessById(int.Parse(parts[0], CultureInfo.InvariantCulture));
-            return OwnerStamp(owner) == string.Join(' ', parts);
+            // A process's start time is derived from the boot time as computed at each call, so two readings differ
+            // slightly: the same process within a margin, a reused process id well outside it.
+            var recorded = new DateTime(long.Parse(parts[1], CultureInfo.InvariantCulture), DateTimeKind.Utc);
+            return (owner.StartTime.ToUniversalTime() - recorded).Duration() < StartTimeMargin;
         }
         catch (ArgumentException)
         {
