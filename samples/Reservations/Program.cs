@@ -1,5 +1,6 @@
 using EventSourcing.Cli;
 using EventSourcing.Storage;
+using Microsoft.AspNetCore.WebUtilities;
 using Reservations;
 using Reservations.Administration;
 using Reservations.CancellingReservation;
@@ -32,7 +33,11 @@ if (await app.Services.RunProjectionsCommandAsync(args) is { } exitCode)
 }
 
 app.UseExceptionHandler();
-app.UseStatusCodePages();
+app.UseStatusCodePages(context => ProblemDetailsExceptionHandler.WriteAsync(context.HttpContext, new Microsoft.AspNetCore.Mvc.ProblemDetails
+{
+    Status = context.HttpContext.Response.StatusCode,
+    Title = ReasonPhrases.GetReasonPhrase(context.HttpContext.Response.StatusCode),
+}));
 app.UseMiddleware<RequestBodyLimit>();
 
 app.MapOpenApi();

@@ -18,6 +18,6 @@ public static class GetHistoryEndpoint
         var history = await events.ReadStreamAsync(ReservationDecider.StreamOf(id), 1, cancellationToken)
             .Select(e => new HistoryEntry(e.EventType, e.StreamVersion, e.Position, e.Timestamp, e.Data))
             .ToListAsync(cancellationToken);
-        return history.Count == 0 ? TypedResults.NotFound(Problems.NotFound($"Reservation {id} does not exist.")) : TypedResults.Ok(history);
+        return history.Count == 0 ? TypedResults.Problem(Problems.NotFound($"Reservation {id} does not exist.")) : TypedResults.Ok(history);
     }
 }

@@ -15,7 +15,7 @@ public static class GetReservationEndpoint
         return group;
     }
 
-    private static async Task<Results<Ok<ReservationDetails>, NotFound<Microsoft.AspNetCore.Mvc.ProblemDetails>>> GetAsync(
+    private static async Task<Results<Ok<ReservationDetails>, ProblemHttpResult>> GetAsync(
         Guid id, long? atLeast, HttpContext context, IViewReader views, IOptions<ReservationOptions> options, CancellationToken cancellationToken)
     {
         if (atLeast is > 0)
@@ -26,7 +26,7 @@ public static class GetReservationEndpoint
         var view = await views.FindAsync<ReservationDetails>(id.ToString(), cancellationToken);
         if (view is null)
         {
-            return TypedResults.NotFound(Problems.NotFound($"Reservation {id} does not exist (or is not projected yet: pass ?atLeast= with the position the write returned)."));
+            return TypedResults.Problem(Problems.NotFound($"Reservation {id} does not exist (or is not projected yet: pass ?atLeast= with the position the write returned)."));
         }
 
         context.Response.Headers.ETag = $"\"{view.Version}\"";

@@ -26,7 +26,12 @@ public sealed partial class ProblemDetailsExceptionHandler(IProblemDetailsServic
                 Status = StatusCodes.Status400BadRequest,
                 Title = "The request is invalid",
             },
-            BadHttpRequestException bad => Problem(bad.StatusCode, bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? "The request body is too large" : "The request is malformed", Safe(bad)),
+            BadHttpRequestException bad => Problem(bad.StatusCode, bad.StatusCode switch
+            {
+                StatusCodes.Status413PayloadTooLarge => "The request body is too large",
+                StatusCodes.Status415UnsupportedMediaType => "Unsupported media type",
+                _ => "The request is malformed",
+            }, Safe(bad)),
             JsonException => Problem(StatusCodes.Status400BadRequest, "The request body is not valid JSON", "The body could not be read as the expected JSON."),
             ReservationNotFoundException notFound => Problem(StatusCodes.Status404NotFound, "Not found", notFound.Message),
             UnexpectedStreamVersionException stale => Problem(StatusCodes.Status412PreconditionFailed, "The reservation has changed", $"If-Match was {stale.Expected} but the reservation is at version {stale.ActualVersion}."),
@@ -50,7 +55,21 @@ public sealed partial class ProblemDetailsExceptionHandler(IProblemDetailsServic
         }
 
         httpContext.Response.StatusCode = problem.Status!.Value;
-        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem, Exception = exception });
+        if (!await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem, Exception = exception }))
+        {
+            await WriteAsync(httpContext, problem); // the client's Accept ruled JSON out: errors are problem details all the same
+        }
+
+        return true;
+    }
+
+    /// <summary>Writes <paramref name="problem"/> as <c>application/problem+json</c>, whatever the request accepts.</summary>
+    public static Task WriteAsync(HttpContext httpContext, ProblemDetails problem)
+    {
+        ArgumentNullException.ThrowIfNull(httpContext);
+        ArgumentNullException.ThrowIfNull(problem);
+        problem.Extensions["traceId"] = System.Diagnostics.Activity.Current?.Id ?? httpContext.TraceIdentifier;
+        return httpContext.Response.WriteAsJsonAsync(problem, problem.GetType(), options: null, contentType: "application/problem+json");
     }
 
     private static ProblemDetails Problem(int status, string title, string? detail) => new() { Status = status, Title = title, Detail = detail };

@@ -2,7 +2,10 @@ using Microsoft.AspNetCore.Http.Features;
 
 namespace Reservations;
 
-/// <summary>Refuses request bodies over the limit (64 KiB) with 413, whether announced by Content-Length or streamed.</summary>
+/// <summary>
+/// Refuses request bodies over the limit (64 KiB) with 413, whether announced by Content-Length or streamed, and bodies
+/// in a charset that does not exist with 415, before anything tries to read them.
+/// </summary>
 public sealed class RequestBodyLimit(RequestDelegate next)
 {
     public const long MaxBytes = 64 * 1024;
@@ -15,6 +18,13 @@ public sealed class RequestBodyLimit(RequestDelegate next)
             throw new BadHttpRequestException($"The request body is larger than {MaxBytes / 1024} KiB.", StatusCodes.Status413PayloadTooLarge);
         }
 
+        if (context.Request.ContentType is { } contentType
+            && Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var mediaType)
+            && mediaType.Charset.HasValue && !IsKnownCharset(mediaType.Charset.Value))
+        {
+            throw new BadHttpRequestException("The request body's charset is not supported; send UTF-8.", StatusCodes.Status415UnsupportedMediaType);
+        }
+
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
         {
             feature.MaxRequestBodySize = MaxBytes;
@@ -25,6 +35,18 @@ public sealed class RequestBodyLimit(RequestDelegate next)
         }
 
         return next(context);
+    }
+
+    private static bool IsKnownCharset(string? charset)
+    {
+        try
+        {
+            return !string.IsNullOrWhiteSpace(charset) && System.Text.Encoding.GetEncoding(charset.Trim('"')) is not null;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 
     private sealed class LimitedStream(Stream inner) : Stream

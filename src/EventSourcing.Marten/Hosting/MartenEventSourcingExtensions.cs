@@ -46,6 +46,7 @@ public static partial class MartenEventSourcingExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configureMarten);
+        builder.Services.AddHostedService<SchemaStartup>(); // before Marten's daemon, which would otherwise race to create the same objects
         builder.Services.AddMarten(services =>
         {
             var options = new StoreOptions();
@@ -140,6 +141,14 @@ public static partial class MartenEventSourcingExtensions
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "No personal-data master key is configured; using the fixed development key. Set EventSourcing:PersonalData:MasterKey (32 random bytes, base64) outside Development.")]
     private static partial void LogDevelopmentKey(ILogger logger);
+
+    /// <summary>Applies the schema when the host starts (unless schema creation is off), before the daemon starts its agents.</summary>
+    private sealed class SchemaStartup(IDocumentStore store, ILogger<SchemaStartup> logger) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => MartenSchema.For(store).EnsureAsync(logger, cancellationToken);
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
 
     /// <summary>Resolves the key store when the host starts, so a missing master key stops the application at once.</summary>
     private sealed class KeyStoreStartupCheck(IServiceProvider services) : IHostedService

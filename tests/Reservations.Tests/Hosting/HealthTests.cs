@@ -1,31 +1,76 @@
 using System.Net;
 using System.Text.Json;
-using Microsoft.AspNetCore.Mvc.Testing;
+using EventSourcing.Tests.Shared.Postgres;
+using Reservations.Tests.Infrastructure;
 
 namespace Reservations.Tests.Hosting;
 
-public sealed class HealthTests(WebApplicationFactory<Program> factory) : IClassFixture<WebApplicationFactory<Program>>
+/// <summary>The app starts on each store, reports its health, and serves its API description.</summary>
+public abstract class HealthTests(StoreUnderTest store)
 {
-    [Fact]
-    public async Task The_sample_starts_on_the_in_memory_store_and_reports_healthy()
-    {
-        using var client = factory.CreateClient();
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-        using var response = await client.GetAsync(new Uri("/health", UriKind.Relative), TestContext.Current.CancellationToken);
+    [Fact]
+    public async Task A_fresh_app_reports_healthy_at_head_0_and_the_head_follows_the_writes()
+    {
+        await using var app = await store.StartAsync();
+        using var client = app.CreateClient();
+
+        Assert.Equal(new Health("healthy", 0), await client.GetHealthAsync());
+
+        var placed = await client.PlaceAcceptedAsync(Bodies.Valid(Bodies.UniqueDay()));
+        Assert.True((await client.GetHealthAsync()).Head >= placed.Position);
+        await client.WaitForOutcomeAsync(placed);
+        Assert.True((await client.GetHealthAsync()).Head > placed.Position);
+    }
+
+    [Fact]
+    public async Task The_OpenAPI_document_describes_every_endpoint()
+    {
+        await using var app = await store.StartAsync();
+        using var client = app.CreateClient();
+
+        using var response = await client.GetAsync(ReservationsApi.Url("/openapi/v1.json"), Ct);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
-        Assert.Equal("healthy", body.RootElement.GetProperty("status").GetString());
-        Assert.Equal(0, body.RootElement.GetProperty("head").GetInt64());
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct));
+        Assert.StartsWith("3.", document.RootElement.GetProperty("openapi").GetString(), StringComparison.Ordinal);
+        var paths = document.RootElement.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToList();
+        Assert.Superset(
+            new HashSet<string>
+            {
+                "/reservations", "/reservations/{id}", "/reservations/{id}/cancel", "/reservations/{id}/history", "/days/{day}/availability",
+                "/days/{day}/reservations", "/guests/{guestId}/reservations", "/guests/{guestId}/personal-data", "/admin/projections", "/health",
+            },
+            paths.ToHashSet());
     }
 
     [Fact]
-    public async Task An_unknown_route_is_a_404()
+    public async Task The_API_reference_is_served()
     {
-        using var client = factory.CreateClient();
+        await using var app = await store.StartAsync();
+        using var client = app.CreateClient();
 
-        using var response = await client.GetAsync(new Uri("/nowhere", UriKind.Relative), TestContext.Current.CancellationToken);
+        using var response = await client.GetAsync(ReservationsApi.Url("/scalar/v1"), Ct);
 
-        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("<html", await response.Content.ReadAsStringAsync(Ct), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task An_unknown_route_is_a_404_problem()
+    {
+        await using var app = await store.StartAsync();
+        using var client = app.CreateClient();
+
+        using var response = await client.GetAsync(ReservationsApi.Url("/nowhere"), Ct);
+
+        await response.ReadProblemAsync(HttpStatusCode.NotFound);
     }
 }
+
+public sealed class InMemoryHealthTests() : HealthTests(new InMemoryStore());
+
+public sealed class PostgresHealthTests(PostgresFixture postgres) : HealthTests(new PostgresStore(postgres));
