@@ -30,9 +30,6 @@ public sealed class EventSourcingBuilder
     /// <summary>The store chosen, or null for the in-memory default.</summary>
     internal Func<IServiceProvider, IEventStore>? StoreFactory { get; private set; }
 
-    /// <summary>The store's name, for diagnostics.</summary>
-    internal string StoreName { get; private set; } = "in-memory";
-
     /// <summary>The state types of the registered deciders (their snapshots are stored per type).</summary>
     internal List<Type> DeciderStates { get; } = [];
 
@@ -83,7 +80,7 @@ public sealed class EventSourcingBuilder
     {
         ProjectionStoreFactory = null;
         RunsAsyncProjections = true;
-        return UseStore("in-memory", services =>
+        return UseStore(services =>
         {
             var time = services.GetRequiredService<TimeProvider>();
             return new InMemoryEventStore(services.GetRequiredService<IEventSerializer>(), time)
@@ -94,11 +91,9 @@ public sealed class EventSourcingBuilder
     }
 
     /// <summary>Uses the store <paramref name="factory"/> creates (called once; the store is a singleton). Store packages call this.</summary>
-    public EventSourcingBuilder UseStore(string name, Func<IServiceProvider, IEventStore> factory)
+    public EventSourcingBuilder UseStore(Func<IServiceProvider, IEventStore> factory)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
         StoreFactory = factory ?? throw new ArgumentNullException(nameof(factory));
-        StoreName = name;
         return this;
     }
 

@@ -158,7 +158,7 @@ public sealed class PersonalDataProtector : IDisposable
         {
             if (!key.TryDecrypt(sealedValue.AsSpan(0, NonceSize), sealedValue.AsSpan(NonceSize + TagSize), sealedValue.AsSpan(NonceSize, TagSize), output, AssociatedData(subjectId, keyId, scope)))
             {
-                return TryUnprotectAfterEviction(value, scope, out plaintext);
+                return TryUnprotect(value, scope, out plaintext, out _); // evicted meanwhile: look the key up again
             }
         }
         catch (AuthenticationTagMismatchException exception)
@@ -172,8 +172,6 @@ public sealed class PersonalDataProtector : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _cache.Dispose();
-
-    private bool TryUnprotectAfterEviction(string value, string scope, out byte[]? plaintext) => TryUnprotect(value, scope, out plaintext, out _);
 
     private CachedKey KeyFor(string subjectId, bool create)
     {

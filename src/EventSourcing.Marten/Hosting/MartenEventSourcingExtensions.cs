@@ -75,7 +75,7 @@ public static partial class MartenEventSourcingExtensions
             services => new MartenProjectionStore(services.GetRequiredService<IDocumentStore>(), services.GetRequiredService<ProjectionCatalog>(), services.GetRequiredService<IEventReader>()),
             runsAsyncProjections: false);
 
-        return builder.UseStore("postgresql", services => new MartenEventStore(
+        return builder.UseStore(services => new MartenEventStore(
             services.GetRequiredService<IDocumentStore>(),
             services.GetRequiredService<IEventSerializer>(),
             builder.Events,
