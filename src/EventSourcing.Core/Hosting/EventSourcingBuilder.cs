@@ -138,6 +138,21 @@ public sealed class EventSourcingBuilder
         return this;
     }
 
+    /// <summary>
+    /// Sets how many events a rebuild, a verification or a catch-up from behind applies per committed page (default
+    /// 10,000): larger pages write views touched by many events less often and resume from further back after an
+    /// interruption; memory grows with the page (about two pages of events are held while reading ahead).
+    /// </summary>
+    public EventSourcingBuilder SetRebuildPageSize(int events)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(events, 1);
+        RebuildPageSize = events;
+        return this;
+    }
+
+    /// <summary>Events per committed page when building views from behind.</summary>
+    internal int RebuildPageSize { get; private set; } = ProjectionCatalog.DefaultRebuildPageSize;
+
     /// <summary>Sets how long idempotency records are kept.</summary>
     public EventSourcingBuilder ConfigureIdempotency(Action<IdempotencyOptions> configure)
     {

@@ -52,7 +52,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IEventReader>(provider => provider.GetRequiredService<IEventStore>());
         services.AddSingleton<IEventWriter>(provider => provider.GetRequiredService<IEventStore>());
 
-        var catalog = new ProjectionCatalog(builder.Projections);
+        var catalog = new ProjectionCatalog(builder.Projections) { RebuildPageSize = builder.RebuildPageSize };
         services.AddSingleton(catalog);
         services.AddSingleton<IProjectionStore>(builder.ProjectionStoreFactory ?? (provider => new InMemoryProjectionStore(provider.GetRequiredService<EventSourcingJson>().Options)));
         services.AddSingleton<IViewReader>(provider => new ViewReader(catalog, provider.GetRequiredService<IProjectionStore>(), provider.GetRequiredService<IEventReader>(), provider.GetRequiredService<TimeProvider>()));

@@ -28,7 +28,7 @@ public sealed partial class AsyncProjectionRunner : BackgroundService
         _events = events ?? throw new ArgumentNullException(nameof(events));
         _views = views ?? throw new ArgumentNullException(nameof(views));
         _timeProvider = timeProvider ?? TimeProvider.System;
-        _builder = new GenerationBuilder(events, views, _timeProvider);
+        _builder = new GenerationBuilder(events, views, _timeProvider, catalog.RebuildPageSize);
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
 

@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
+using System.Threading.Channels;
 using EventSourcing.Storage;
 
 namespace EventSourcing.Projections;
@@ -8,10 +11,11 @@ namespace EventSourcing.Projections;
 /// generation's checkpoint, apply them, commit views and checkpoint together, repeat until a pass finds nothing new.
 /// An interrupted build resumes from the last committed page. Used by rebuild, verify and catch-up.
 /// </summary>
-internal sealed class GenerationBuilder(IEventReader events, IProjectionStore views, TimeProvider timeProvider)
+internal sealed class GenerationBuilder(IEventReader events, IProjectionStore views, TimeProvider timeProvider, int buildPageSize)
 {
-    /// <summary>Events per committed page.</summary>
+    /// <summary>Events per committed page when following the log live.</summary>
     public const int PageSize = 1_000;
+
 
     /// <summary>Builds from <paramref name="fromPosition"/> (exclusive) to the head; returns the position reached.</summary>
     public async Task<long> BuildAsync(
@@ -25,7 +29,7 @@ internal sealed class GenerationBuilder(IEventReader events, IProjectionStore vi
         var position = fromPosition;
         var stopwatch = Stopwatch.StartNew();
         var startedAt = position;
-        var page = new List<Events.EventEnvelope>(PageSize);
+        var page = new List<Events.EventEnvelope>(buildPageSize);
         while (true)
         {
             var head = await events.ReadHeadPositionAsync(cancellationToken).ConfigureAwait(false);
@@ -35,10 +39,10 @@ internal sealed class GenerationBuilder(IEventReader events, IProjectionStore vi
                 return position;
             }
 
-            await foreach (var envelope in events.ReadAllAsync(position + 1, cancellationToken).ConfigureAwait(false))
+            await foreach (var envelope in ReadAheadAsync(events.ReadAllAsync(position + 1, cancellationToken), buildPageSize, cancellationToken).ConfigureAwait(false))
             {
                 page.Add(envelope);
-                if (page.Count == PageSize)
+                if (page.Count == buildPageSize)
                 {
                     position = await CommitAsync(registration, generation, page, policy, cancellationToken).ConfigureAwait(false);
                     Report(progress, registration.Name, position, Math.Max(head, position), startedAt, stopwatch.Elapsed);
@@ -69,6 +73,54 @@ internal sealed class GenerationBuilder(IEventReader events, IProjectionStore vi
         var last = page[^1].Position;
         page.Clear();
         return last;
+    }
+
+    /// <summary>
+    /// Reads <paramref name="source"/> up to <paramref name="capacity"/> items ahead on another task, so the next page is
+    /// read while the current one is applied and committed. Errors of the source surface to the caller as they are.
+    /// </summary>
+    private static async IAsyncEnumerable<T> ReadAheadAsync<T>(IAsyncEnumerable<T> source, int capacity, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var channel = Channel.CreateBounded<T>(new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        ExceptionDispatchInfo? failure = null;
+        var producer = Task.Run(
+            async () =>
+            {
+                try
+                {
+                    await foreach (var item in source.WithCancellation(stop.Token).ConfigureAwait(false))
+                    {
+                        await channel.Writer.WriteAsync(item, stop.Token).ConfigureAwait(false);
+                    }
+                }
+                catch (Exception exception) when (!stop.IsCancellationRequested || exception is not OperationCanceledException)
+                {
+                    failure = ExceptionDispatchInfo.Capture(exception);
+                }
+                finally
+                {
+                    channel.Writer.TryComplete();
+                }
+            },
+            CancellationToken.None);
+        try
+        {
+            while (await channel.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (channel.Reader.TryRead(out var item))
+                {
+                    yield return item;
+                }
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            await producer.ConfigureAwait(false);
+        }
+
+        failure?.Throw();
     }
 
     private static void Report(IProgress<RebuildProgress>? progress, string projection, long position, long head, long startedAt, TimeSpan elapsed)

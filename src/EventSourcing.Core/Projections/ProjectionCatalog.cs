@@ -5,6 +5,21 @@ public sealed class ProjectionCatalog
 {
     private readonly Dictionary<string, ProjectionRegistration> _byName = new(StringComparer.Ordinal);
     private readonly Dictionary<Type, ProjectionRegistration> _byView = [];
+    private readonly int _rebuildPageSize = DefaultRebuildPageSize;
+
+    /// <summary>The default of <see cref="RebuildPageSize"/>.</summary>
+    public const int DefaultRebuildPageSize = 10_000;
+
+    /// <summary>Events per committed page when views are built from behind (rebuild, verify, catch-up).</summary>
+    public int RebuildPageSize
+    {
+        get => _rebuildPageSize;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            _rebuildPageSize = value;
+        }
+    }
 
     /// <summary>Creates the catalog; names and view types must be unique.</summary>
     public ProjectionCatalog(IEnumerable<ProjectionRegistration> registrations)

@@ -21,7 +21,7 @@ public sealed partial class ProjectionRebuilder
     {
         _catalog = catalog ?? throw new ArgumentNullException(nameof(catalog));
         _views = views ?? throw new ArgumentNullException(nameof(views));
-        _builder = new GenerationBuilder(events, views, timeProvider ?? TimeProvider.System);
+        _builder = new GenerationBuilder(events, views, timeProvider ?? TimeProvider.System, catalog.RebuildPageSize);
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
 

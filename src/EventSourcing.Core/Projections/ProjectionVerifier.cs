@@ -29,7 +29,7 @@ public sealed class ProjectionVerifier
         _views = views ?? throw new ArgumentNullException(nameof(views));
         _json = json ?? throw new ArgumentNullException(nameof(json));
         _timeProvider = timeProvider ?? TimeProvider.System;
-        _builder = new GenerationBuilder(events, views, _timeProvider);
+        _builder = new GenerationBuilder(events, views, _timeProvider, catalog.RebuildPageSize);
     }
 
     /// <summary>Verifies <paramref name="projection"/>; the scratch generation is dropped afterwards.</summary>

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Text;
-using System.Text.Json;
 using EventSourcing.Events;
 using EventSourcing.Privacy;
 using EventSourcing.Storage;
@@ -11,7 +10,8 @@ namespace EventSourcing.Marten.Storage;
 public sealed partial class MartenEventStore
 {
     private const int PageSize = 1_000;
-    private const string Columns = "seq_id, id, stream_id, version, type, data, timestamp, correlation_id, causation_id, headers, user_name";
+    private const int LogPageSize = 5_000;
+    private const string Columns = $"seq_id, id, stream_id, version, type, data, timestamp, correlation_id, causation_id, headers ->> '{CommandIdHeader}', user_name";
 
     /// <inheritdoc />
     public async IAsyncEnumerable<EventEnvelope> ReadStreamAsync(string streamId, long fromVersion, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -21,7 +21,7 @@ public sealed partial class MartenEventStore
         var next = fromVersion;
         while (true)
         {
-            var page = await GuardAsync(() => ReadPageAsync($"stream_id = @stream and version >= @from order by version", command =>
+            var page = await GuardAsync(() => ReadPageAsync($"stream_id = @stream and version >= @from order by version", PageSize, command =>
             {
                 command.Parameters.AddWithValue("stream", streamId);
                 command.Parameters.AddWithValue("from", next);
@@ -76,33 +76,34 @@ public sealed partial class MartenEventStore
         }
     }
 
+    /// <summary>
+    /// Reads positions <paramref name="from"/> to <paramref name="ceiling"/> in windows of <see cref="LogPageSize"/> positions:
+    /// each query is a bounded range scan of the primary key (a window may hold fewer events where the sequence has gaps).
+    /// </summary>
     internal async IAsyncEnumerable<EventEnvelope> ReadRangeAsync(long from, long ceiling, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var next = from;
         while (next <= ceiling)
         {
-            var page = await GuardAsync(() => ReadPageAsync("seq_id >= @from and seq_id <= @ceiling order by seq_id", command =>
+            var to = Math.Min(ceiling, next + LogPageSize - 1);
+            var window = next;
+            var page = await GuardAsync(() => ReadPageAsync("seq_id >= @from and seq_id <= @to order by seq_id", LogPageSize, command =>
             {
-                command.Parameters.AddWithValue("from", next);
-                command.Parameters.AddWithValue("ceiling", ceiling);
+                command.Parameters.AddWithValue("from", window);
+                command.Parameters.AddWithValue("to", to);
             }, cancellationToken)).ConfigureAwait(false);
             foreach (var envelope in page)
             {
                 yield return envelope;
             }
 
-            if (page.Count < PageSize)
-            {
-                yield break;
-            }
-
-            next = page[^1].Position + 1;
+            next = to + 1;
         }
     }
 
-    private async Task<List<EventEnvelope>> ReadPageAsync(string where, Action<NpgsqlCommand> bind, CancellationToken cancellationToken)
+    private async Task<List<EventEnvelope>> ReadPageAsync(string where, int limit, Action<NpgsqlCommand> bind, CancellationToken cancellationToken)
     {
-        var rows = await ReadRowsAsync(where, bind, cancellationToken).ConfigureAwait(false);
+        var rows = await ReadRowsAsync(where, limit, bind, cancellationToken).ConfigureAwait(false);
         if (_protector is not null)
         {
             await _protector.PrepareReadAsync(rows.Select(row => (ReadOnlyMemory<byte>)row.Data), cancellationToken).ConfigureAwait(false);
@@ -129,15 +130,15 @@ public sealed partial class MartenEventStore
         };
     }
 
-    private async Task<List<StoredRow>> ReadRowsAsync(string where, Action<NpgsqlCommand> bind, CancellationToken cancellationToken)
+    private async Task<List<StoredRow>> ReadRowsAsync(string where, int limit, Action<NpgsqlCommand> bind, CancellationToken cancellationToken)
     {
         var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var disposeConnection = connection.ConfigureAwait(false);
         var command = connection.CreateCommand();
         await using var disposeCommand = command.ConfigureAwait(false);
-        command.CommandText = $"select {Columns} from {_events} where stream_id <> 'mt_tombstone' and {where} limit {PageSize}";
+        command.CommandText = $"select {Columns} from {_events} where stream_id <> 'mt_tombstone' and {where} limit {limit}";
         bind(command);
-        var rows = new List<StoredRow>();
+        var rows = new List<StoredRow>(limit);
         var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await using var disposeReader = reader.ConfigureAwait(false);
         // Rows are read whole (non-sequential access), so the synchronous getters below do no I/O.
@@ -148,7 +149,7 @@ public sealed partial class MartenEventStore
             {
                 CorrelationId = reader.IsDBNull(7) ? null : reader.GetString(7),
                 CausationId = reader.IsDBNull(8) ? null : reader.GetString(8),
-                CommandId = reader.IsDBNull(9) ? null : CommandIdOf(reader.GetString(9)),
+                CommandId = !reader.IsDBNull(9) && Guid.TryParse(reader.GetString(9), out var commandId) ? commandId : null,
                 User = reader.IsDBNull(10) ? null : reader.GetString(10),
             };
             rows.Add(new StoredRow(reader.GetInt64(0), reader.GetGuid(1), reader.GetString(2), reader.GetInt64(3), reader.GetString(4),
@@ -160,14 +161,6 @@ public sealed partial class MartenEventStore
     }
 
     private sealed record StoredRow(long Position, Guid Id, string StreamId, long Version, string Type, byte[] Data, EventMetadata Metadata, DateTimeOffset Timestamp);
-
-    private static Guid? CommandIdOf(string headers)
-    {
-        using var json = JsonDocument.Parse(headers);
-        return json.RootElement.ValueKind == JsonValueKind.Object
-            && json.RootElement.TryGetProperty(CommandIdHeader, out var value)
-            && Guid.TryParse(value.GetString(), out var id) ? id : null;
-    }
 
     private static async Task<T> GuardAsync<T>(Func<Task<T>> operation)
     {

@@ -74,7 +74,12 @@ public abstract partial class ProjectionContract
     [Fact]
     public async Task A_rebuild_cancelled_half_way_resumes_and_ends_with_the_same_hash_while_readers_keep_the_serving_views()
     {
-        await using var host = await StartAsync((new TallyViewProjection(), ProjectionLifecycle.Async));
+        await using var host = await StartHostAsync(es =>
+        {
+            TallyDecider.Register(es.Events);
+            es.AddProjection(new TallyViewProjection(), ProjectionLifecycle.Async);
+            es.SetRebuildPageSize(1_000); // five pages: the rebuild is interrupted between two of them
+        });
         var last = await TallyWorkload.AppendAsync(host.Store, 3, events: 5_000, streams: 40);
         await host.WaitForAsync(last, "tally-view");
         var uninterrupted = await host.Verifier.HashServingAsync("tally-view", Ct);

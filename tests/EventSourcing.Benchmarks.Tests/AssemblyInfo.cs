@@ -1,0 +1,3 @@
+using EventSourcing.Tests.Shared.Postgres;
+
+[assembly: AssemblyFixture(typeof(PostgresFixture))]
