@@ -201,8 +201,17 @@ public sealed class InMemoryEventStore : IEventStore, IDisposable
     /// <inheritdoc />
     public Task<long> ReadHeadPositionAsync(CancellationToken cancellationToken) => Task.FromResult((long)_log.Count);
 
+    /// <summary>
+    /// The stored event as read: deserialized once and then shared, since stored events never change, unless it holds
+    /// protected personal data, which is decrypted on every read so that forgetting a subject takes effect at once.
+    /// </summary>
     private EventEnvelope ToEnvelope(StoredEvent stored)
     {
+        if (stored.Read is { } shared)
+        {
+            return shared;
+        }
+
         DeserializedEvent data;
         try
         {
@@ -213,7 +222,13 @@ public sealed class InMemoryEventStore : IEventStore, IDisposable
             throw new Privacy.PersonalDataTamperedException($"event {stored.EventId} ('{stored.EventType}' at position {stored.Position} in stream '{stored.StreamId}', {tampered.Location})", tampered);
         }
 
-        return ToEnvelope(stored, data.EventType, data.Data) with { PersonalDataErased = data.PersonalDataErased };
+        var envelope = ToEnvelope(stored, data.EventType, data.Data) with { PersonalDataErased = data.PersonalDataErased };
+        if (stored.Shareable)
+        {
+            stored.Read = envelope; // two readers racing here store equal envelopes; either may win
+        }
+
+        return envelope;
     }
 
     private static EventEnvelope ToEnvelope(StoredEvent stored, string eventType, object data) =>
@@ -221,5 +236,12 @@ public sealed class InMemoryEventStore : IEventStore, IDisposable
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private sealed record StoredEvent(Guid EventId, string StreamId, long StreamVersion, long Position, string EventType, byte[] Data, EventMetadata Metadata, DateTimeOffset Timestamp);
+    private sealed record StoredEvent(Guid EventId, string StreamId, long StreamVersion, long Position, string EventType, byte[] Data, EventMetadata Metadata, DateTimeOffset Timestamp)
+    {
+        /// <summary>Whether the event may be deserialized once and shared: it holds no protected (or erased) personal value.</summary>
+        public bool Shareable { get; } = Data.AsSpan().IndexOf("es-pd:"u8) < 0;
+
+        /// <summary>The event as first read, when <see cref="Shareable"/>.</summary>
+        public EventEnvelope? Read { get; set; }
+    }
 }
