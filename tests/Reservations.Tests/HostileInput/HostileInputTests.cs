@@ -11,7 +11,7 @@ public abstract class HostileInputTests(StoreUnderTest store)
     [Fact(Timeout = 120_000)]
     public async Task Malformed_and_hostile_requests_never_cause_a_server_error_and_every_error_is_a_problem()
     {
-        await using var app = await store.StartAsync();
+        await using var app = await store.StartAsync(new Dictionary<string, string?> { ["RateLimiting:Writes:TokenLimit"] = "100000" }); // one client's barrage
         using var client = app.CreateClient();
         var existing = await client.PlaceAcceptedAsync(Bodies.Valid(Bodies.UniqueDay()));
         await client.WaitForOutcomeAsync(existing);
