@@ -51,7 +51,7 @@ app.UseCors();
 app.UseRateLimiter();
 app.UseMiddleware<RequestBodyLimit>();
 
-app.MapOpenApi();
+app.MapOpenApi("/openapi/v1.json"); // the one document: other names are 404 problems, not the generator's text/plain echo of the name
 app.MapScalarApiReference(scalar => scalar.DisableDefaultFonts()).WithSecurityHeadersPolicy(SecurityHeaders.ApiReferencePolicy); // fonts from a CDN: no
 app.MapGet("/health", async (IEventStore store, CancellationToken cancellationToken) =>
     TypedResults.Ok(new { status = "healthy", head = await store.ReadHeadPositionAsync(cancellationToken) }));
