@@ -65,7 +65,7 @@ app.MapGroup(string.Empty)
     .MapGetHistory();
 
 app.MapGroup(string.Empty)
-    .AddEndpointFilter<AdminApiKeyFilter>()
+    .RequireAdminApiKey()
     .MapForgetGuest()
     .MapProjectionsStatus();
 
