@@ -69,7 +69,7 @@ app.MapGroup(string.Empty)
     .MapForgetGuest()
     .MapProjectionsStatus();
 
-StartupLog.Report(app.Logger, app.Configuration);
+app.Lifetime.ApplicationStarted.Register(() => StartupLog.Report(app.Logger, app.Configuration, app.Services)); // once the settings are validated
 
 await app.RunAsync();
 return 0;

@@ -64,6 +64,20 @@ public abstract class CrossOriginTests(StoreUnderTest store)
     }
 
     [Fact]
+    public async Task A_star_opens_the_API_to_every_origin_without_credentials()
+    {
+        await using var app = await store.StartAsync(new Dictionary<string, string?> { ["Cors:AllowedOrigins:0"] = "*" });
+        using var client = app.CreateClient();
+
+        using var preflight = await client.SendAsync(Preflight(Foreign, "DELETE", "x-api-key"), Ct);
+        using var simple = await client.SendAsync(Get("/health", Foreign), Ct);
+
+        Assert.Equal(["*"], preflight.Headers.GetValues("Access-Control-Allow-Origin"));
+        Assert.Equal(["*"], simple.Headers.GetValues("Access-Control-Allow-Origin"));
+        Assert.False(simple.Headers.Contains("Access-Control-Allow-Credentials"));
+    }
+
+    [Fact]
     public async Task An_origin_that_is_not_an_origin_stops_the_app_at_start()
     {
         var failure = await Assert.ThrowsAnyAsync<Exception>(() => store.StartAsync(new Dictionary<string, string?> { ["Cors:AllowedOrigins:0"] = "https://app.example.com/" }));

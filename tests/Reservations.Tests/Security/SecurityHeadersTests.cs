@@ -26,6 +26,7 @@ public abstract class SecurityHeadersTests(StoreUnderTest store)
             new("placed", HttpMethod.Post, "/reservations", HttpStatusCode.Accepted, () => JsonContent.Create(Bodies.Valid(Bodies.UniqueDay()), options: ReservationsApi.Json)),
             new("broken JSON", HttpMethod.Post, "/reservations", HttpStatusCode.BadRequest, () => new StringContent("{", Encoding.UTF8, "application/json")),
             new("body too large", HttpMethod.Post, "/reservations", HttpStatusCode.RequestEntityTooLarge, () => new StringContent(new string('x', 100 * 1024), Encoding.UTF8, "application/json")),
+            new("unknown charset", HttpMethod.Post, "/reservations", HttpStatusCode.UnsupportedMediaType, () => new StringContent("{}", Encoding.UTF8, "application/json") { Headers = { ContentType = new("application/json") { CharSet = "klingon" } } }),
             new("forgotten", HttpMethod.Delete, $"/guests/{Guid.NewGuid()}/personal-data", HttpStatusCode.NoContent, ApiKey: ReservationsApp.AdminKey),
             new("too many writes", HttpMethod.Post, $"/reservations/{Guid.NewGuid()}/cancel", HttpStatusCode.TooManyRequests),
             new("unknown route", HttpMethod.Get, "/nowhere", HttpStatusCode.NotFound),
