@@ -78,10 +78,16 @@ public sealed class ReservationsApp(string? postgresConnectionString, AppSetup s
 
     public override async ValueTask DisposeAsync()
     {
-        await base.DisposeAsync();
-        if (afterDispose is not null)
+        try
         {
-            await afterDispose();
+            await base.DisposeAsync();
+        }
+        finally
+        {
+            if (afterDispose is not null)
+            {
+                await afterDispose(); // the database goes even when the app did not stop cleanly
+            }
         }
     }
 
