@@ -52,7 +52,7 @@ app.UseRateLimiter();
 app.UseMiddleware<RequestBodyLimit>();
 
 app.MapOpenApi("/openapi/v1.json"); // the one document: other names are 404 problems, not the generator's text/plain echo of the name
-app.MapScalarApiReference(scalar => scalar.DisableDefaultFonts()).WithSecurityHeadersPolicy(SecurityHeaders.ApiReferencePolicy); // fonts from a CDN: no
+app.MapScalarApiReference(scalar => scalar.DisableDefaultFonts()).WithSecurityHeadersPolicy(SecurityHeaders.ApiReferencePolicy); // no fonts from Scalar's CDN: the page loads nothing from another host
 app.MapGet("/health", async (IEventStore store, CancellationToken cancellationToken) =>
     TypedResults.Ok(new { status = "healthy", head = await store.ReadHeadPositionAsync(cancellationToken) }));
 
