@@ -10,6 +10,7 @@ using Reservations.GettingHistory;
 using Reservations.GettingReservation;
 using Reservations.ListingReservations;
 using Reservations.PlacingReservation;
+using Reservations.Security;
 using Scalar.AspNetCore;
 
 var projectionsCommand = args.Length > 0 && args[0] == ProjectionsCommand.Verb;
@@ -19,8 +20,15 @@ if (projectionsCommand)
     builder.Configuration["Logging:LogLevel:Default"] = "Warning"; // the verbs print their own output
 }
 
-builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = RequestBodyLimit.MaxBytes);
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    kestrel.Limits.MaxRequestBodySize = RequestBodyLimit.MaxBytes;
+    kestrel.AddServerHeader = false;
+});
 builder.Services.AddReservations(builder.Configuration);
+builder.Services.AddSecurityHeaders(builder.Environment);
+builder.Services.AddCrossOrigin();
+builder.Services.AddWriteRateLimit();
 builder.Services.AddProblemDetails();
 builder.Services.AddExceptionHandler<ProblemDetailsExceptionHandler>();
 builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
@@ -32,16 +40,19 @@ if (await app.Services.RunProjectionsCommandAsync(args) is { } exitCode)
     return exitCode; // dotnet run --project samples/Reservations -- projections list | status | rebuild | verify
 }
 
+app.UseSecurityHeaders(); // first, so that every response has them: errors, 404s and 429s too
 app.UseExceptionHandler();
 app.UseStatusCodePages(context => ProblemDetailsExceptionHandler.WriteAsync(context.HttpContext, new Microsoft.AspNetCore.Mvc.ProblemDetails
 {
     Status = context.HttpContext.Response.StatusCode,
     Title = ReasonPhrases.GetReasonPhrase(context.HttpContext.Response.StatusCode),
 }));
+app.UseCors();
+app.UseRateLimiter();
 app.UseMiddleware<RequestBodyLimit>();
 
-app.MapOpenApi();
-app.MapScalarApiReference();
+app.MapOpenApi("/openapi/v1.json"); // the one document: other names are 404 problems, not the generator's text/plain echo of the name
+app.MapScalarApiReference(scalar => scalar.DisableDefaultFonts()).WithSecurityHeadersPolicy(SecurityHeaders.ApiReferencePolicy); // no fonts from Scalar's CDN: the page loads nothing from another host
 app.MapGet("/health", async (IEventStore store, CancellationToken cancellationToken) =>
     TypedResults.Ok(new { status = "healthy", head = await store.ReadHeadPositionAsync(cancellationToken) }));
 
@@ -54,11 +65,11 @@ app.MapGroup(string.Empty)
     .MapGetHistory();
 
 app.MapGroup(string.Empty)
-    .AddEndpointFilter<AdminApiKeyFilter>()
+    .RequireAdminApiKey()
     .MapForgetGuest()
     .MapProjectionsStatus();
 
-StartupLog.Report(app.Logger, app.Configuration);
+app.Lifetime.ApplicationStarted.Register(() => StartupLog.Report(app.Logger, app.Configuration, app.Services)); // once the settings are validated
 
 await app.RunAsync();
 return 0;

@@ -3,6 +3,7 @@ using EventSourcing.Deciders;
 using EventSourcing.Storage;
 using Mediator;
 using Reservations.Domain;
+using Reservations.Security;
 
 namespace Reservations.CancellingReservation;
 
@@ -35,7 +36,8 @@ public static class CancelReservationEndpoint
             .Produces<Cancelled>()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status412PreconditionFailed);
+            .ProducesProblem(StatusCodes.Status412PreconditionFailed)
+            .RequireWriteRateLimit();
         return group;
     }
 

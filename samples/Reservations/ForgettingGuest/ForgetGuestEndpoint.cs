@@ -1,4 +1,5 @@
 using EventSourcing.Privacy;
+using Reservations.Security;
 
 namespace Reservations.ForgettingGuest;
 
@@ -9,7 +10,8 @@ public static class ForgetGuestEndpoint
         group.MapDelete("/guests/{guestId:guid}/personal-data", ForgetAsync)
             .WithName("ForgetGuest")
             .WithSummary("Erases a guest's personal data everywhere (crypto-shredding): views and history then show \"[erased]\".")
-            .Produces(StatusCodes.Status204NoContent);
+            .Produces(StatusCodes.Status204NoContent)
+            .RequireWriteRateLimit();
         return group;
     }
 

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 using EventSourcing.Events;
+using Reservations.Security;
 
 namespace Reservations;
 
@@ -12,8 +13,9 @@ public static partial class Requests
     public const string IdempotencyKeyHeader = "Idempotency-Key";
 
     /// <summary>
-    /// The command id: the <c>Idempotency-Key</c> itself when it is a uuid, otherwise a uuid derived from it (1 to 100
-    /// characters of letters, digits and <c>-_.:</c>); <see cref="Guid.Empty"/> without a key.
+    /// The command id: a uuid derived from the client (<see cref="Clients.Scope"/>) and its <c>Idempotency-Key</c> (1 to
+    /// 100 characters of letters, digits and <c>-_.:</c>), so that a key is a key of one client only: another client
+    /// sending the same key sends another command and never sees the first one's result. <see cref="Guid.Empty"/> without a key.
     /// </summary>
     /// <exception cref="BadHttpRequestException">The key is malformed (400).</exception>
     public static Guid CommandId(HttpContext context)
@@ -30,12 +32,8 @@ public static partial class Requests
             throw new BadHttpRequestException($"The {IdempotencyKeyHeader} header must be one value of 1 to 100 letters, digits or -_.: characters.");
         }
 
-        if (Guid.TryParse(key, out var id) && id != Guid.Empty)
-        {
-            return id;
-        }
-
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"idempotency-key\n{key}"));
+        // The key cannot hold a line break, so the last line is the key and everything before it the client.
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"idempotency-key\n{Clients.Scope(context)}\n{key}"));
         hash[6] = (byte)((hash[6] & 0x0F) | 0x80);
         hash[8] = (byte)((hash[8] & 0x3F) | 0x80);
         return new Guid(hash.AsSpan(0, 16), bigEndian: true);

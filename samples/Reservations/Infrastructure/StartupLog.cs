@@ -1,15 +1,33 @@
+using Microsoft.Extensions.Options;
+using Reservations.Security;
+
 namespace Reservations;
 
-/// <summary>What the API says when it starts: which store, where the API reference is, whether admin endpoints are open.</summary>
+/// <summary>
+/// What the API says once it has started: which store, where the API reference is, whether admin endpoints are open,
+/// which origins may call it from a browser, and how writes are limited.
+/// </summary>
 public static partial class StartupLog
 {
-    public static void Report(ILogger logger, IConfiguration configuration)
+    public static void Report(ILogger logger, IConfiguration configuration, IServiceProvider services)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         LogStore(logger, string.IsNullOrWhiteSpace(configuration.GetConnectionString("Postgres")) ? "in-memory" : "PostgreSQL");
         if (string.IsNullOrEmpty(configuration["Admin:ApiKey"]))
         {
             LogAdminDisabled(logger);
+        }
+
+        var origins = services.GetRequiredService<IOptions<CrossOriginOptions>>().Value.AllowedOrigins;
+        LogCrossOrigin(logger, origins.Count == 0 ? "none (Cors:AllowedOrigins is empty)" : string.Join(", ", origins));
+        var writes = services.GetRequiredService<IOptions<WriteRateLimitOptions>>().Value;
+        if (writes.Enabled)
+        {
+            LogWriteLimit(logger, writes.TokenLimit, writes.TokensPerPeriod, writes.ReplenishmentPeriod);
+        }
+        else
+        {
+            LogWriteLimitOff(logger);
         }
     }
 
@@ -18,4 +36,13 @@ public static partial class StartupLog
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "No admin API key is configured (Admin:ApiKey): the admin endpoints are disabled and answer 403")]
     private static partial void LogAdminDisabled(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Cross-origin requests allowed from: {Origins}")]
+    private static partial void LogCrossOrigin(ILogger logger, string origins);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Writes limited per client to {TokenLimit} at once, then {TokensPerPeriod} every {ReplenishmentPeriod} (RateLimiting:Writes)")]
+    private static partial void LogWriteLimit(ILogger logger, int tokenLimit, int tokensPerPeriod, TimeSpan replenishmentPeriod);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Writes are not rate limited (RateLimiting:Writes:Enabled is false)")]
+    private static partial void LogWriteLimitOff(ILogger logger);
 }

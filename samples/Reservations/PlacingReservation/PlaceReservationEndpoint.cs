@@ -3,6 +3,7 @@ using EventSourcing.Deciders;
 using FluentValidation;
 using Mediator;
 using Reservations.Domain;
+using Reservations.Security;
 
 namespace Reservations.PlacingReservation;
 
@@ -54,7 +55,8 @@ public static class PlaceReservationEndpoint
             .Accepts<PlaceReservationRequest>("application/json")
             .Produces<Placed>(StatusCodes.Status202Accepted)
             .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .RequireWriteRateLimit();
         return group;
     }
 

@@ -1,5 +1,10 @@
 using System.Net;
+using System.Text.RegularExpressions;
 using EventSourcing.Tests.Shared.Postgres;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Reservations.Administration;
 using Reservations.Tests.Infrastructure;
 
 namespace Reservations.Tests.Administration;
@@ -40,6 +45,38 @@ public abstract class AdminTests(StoreUnderTest store)
             using var request = new HttpRequestMessage(HttpMethod.Get, ReservationsApi.Url("/admin/projections")).WithApiKey(key);
             using var response = await client.SendAsync(request, TestContext.Current.CancellationToken);
             await response.ReadProblemAsync(expected);
+        }
+    }
+
+    [Fact]
+    public async Task Every_admin_endpoint_answers_401_with_a_challenge_without_a_key_403_with_a_wrong_one_and_opens_with_the_right_one()
+    {
+        await using var app = await store.StartAsync(new Dictionary<string, string?> { ["Admin:ApiKey"] = ReservationsApp.AdminKey });
+        using var client = app.CreateClient();
+        var endpoints = app.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>().ToList();
+        var admin = endpoints
+            .Where(e => e.Metadata.GetMetadata<AdminApiKeyRequired>() is not null)
+            .Select(e => (Method: e.Metadata.GetRequiredMetadata<HttpMethodMetadata>().HttpMethods.Single(), Route: e.RoutePattern.RawText ?? string.Empty))
+            .Order()
+            .ToList();
+        Assert.Equal([("DELETE", "/guests/{guestId:guid}/personal-data"), ("GET", "/admin/projections")], admin);
+        Assert.All(endpoints.Where(e => e.RoutePattern.RawText?.StartsWith("/admin", StringComparison.OrdinalIgnoreCase) == true), e => Assert.NotNull(e.Metadata.GetMetadata<AdminApiKeyRequired>()));
+
+        var sameLength = new string('x', ReservationsApp.AdminKey.Length);
+        foreach (var (method, route) in admin)
+        {
+            var path = Regex.Replace(route, "{[^}]+}", Guid.NewGuid().ToString());
+            foreach (var (key, expected) in new[] { ((string?)null, HttpStatusCode.Unauthorized), (string.Empty, HttpStatusCode.Unauthorized), ("wrong", HttpStatusCode.Forbidden), (sameLength, HttpStatusCode.Forbidden), (ReservationsApp.AdminKey.ToUpperInvariant(), HttpStatusCode.Forbidden) })
+            {
+                using var request = new HttpRequestMessage(new HttpMethod(method), ReservationsApi.Url(path)).WithApiKey(key);
+                using var response = await client.SendAsync(request, TestContext.Current.CancellationToken);
+                await response.ReadProblemAsync(expected);
+                Assert.Equal(expected == HttpStatusCode.Unauthorized ? AdminApiKeyFilter.Challenge : string.Empty, response.Headers.WwwAuthenticate.ToString());
+            }
+
+            using var opened = new HttpRequestMessage(new HttpMethod(method), ReservationsApi.Url(path)).WithApiKey(ReservationsApp.AdminKey);
+            using var openedResponse = await client.SendAsync(opened, TestContext.Current.CancellationToken);
+            Assert.True(openedResponse.IsSuccessStatusCode, $"{method} {path} with the key: {(int)openedResponse.StatusCode}");
         }
     }
 

@@ -65,9 +65,13 @@ public abstract class HealthTests(StoreUnderTest store)
         await using var app = await store.StartAsync();
         using var client = app.CreateClient();
 
-        using var response = await client.GetAsync(ReservationsApi.Url("/nowhere"), Ct);
+        foreach (var path in new[] { "/nowhere", "/openapi/v2.json", "/openapi/%3Cscript%3E.json" })
+        {
+            using var response = await client.GetAsync(ReservationsApi.Url(path), Ct);
 
-        await response.ReadProblemAsync(HttpStatusCode.NotFound);
+            var problem = await response.ReadProblemAsync(HttpStatusCode.NotFound);
+            Assert.DoesNotContain("script", problem.ToString(), StringComparison.OrdinalIgnoreCase); // nothing of the request echoed back
+        }
     }
 }
 

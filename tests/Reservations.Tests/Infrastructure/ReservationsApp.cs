@@ -1,16 +1,30 @@
+using System.Net;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Reservations.Tests.Infrastructure;
 
 /// <summary>
-/// The sample API in memory (TestServer): on the in-memory store, or on PostgreSQL when a connection string is given.
-/// The host runs as Development (Marten creates its schema), with a random personal-data master key per test process
-/// and the settings a test asks for (<c>Reservations:SeatsPerDay</c>, <c>Admin:ApiKey</c>, ...).
+/// What a test asks of its app: settings (<c>Reservations:SeatsPerDay</c>, <c>Admin:ApiKey</c>, ...), services added
+/// after the app's own (a log collector), and whether it is served over real TCP by Kestrel on a loopback port instead
+/// of in memory (for what only a real connection shows: the client's address, the server's own headers).
 /// </summary>
-public sealed class ReservationsApp(string? postgresConnectionString, IReadOnlyDictionary<string, string?> settings, Func<Task>? afterDispose = null)
+public sealed record AppSetup(IReadOnlyDictionary<string, string?>? Settings = null, Action<IServiceCollection>? Services = null, bool OverTcp = false);
+
+/// <summary>
+/// The sample API in memory (TestServer) or on Kestrel: on the in-memory store, or on PostgreSQL when a connection string
+/// is given. The host runs as Development (Marten creates its schema) unless the settings say otherwise
+/// (<c>environment</c>), with a random personal-data master key per test process and the test's <see cref="AppSetup"/>.
+/// </summary>
+public sealed class ReservationsApp(string? postgresConnectionString, AppSetup setup, Func<Task>? afterDispose = null)
     : WebApplicationFactory<Program>
 {
     /// <summary>The admin API key the tests configure when they need the admin endpoints.</summary>
@@ -18,12 +32,62 @@ public sealed class ReservationsApp(string? postgresConnectionString, IReadOnlyD
 
     private static readonly string MasterKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
 
+    /// <summary>Starts the server: in memory, or Kestrel on a free port of 127.0.0.1.</summary>
+    public void Start()
+    {
+        if (setup.OverTcp)
+        {
+            UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        }
+
+        StartServer();
+    }
+
+    /// <summary>
+    /// A client whose connections come from <paramref name="localAddress"/> (any of 127.0.0.0/8), so the app sees
+    /// another remote address per client, as it would see other machines. Only for an app served over TCP.
+    /// </summary>
+    public HttpClient CreateClientFrom(IPAddress localAddress)
+    {
+        if (!setup.OverTcp)
+        {
+            throw new InvalidOperationException("Only an app served over TCP (AppSetup.OverTcp) sees the clients' addresses.");
+        }
+
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    socket.Bind(new IPEndPoint(localAddress, 0));
+                    await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        };
+        var address = Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
+        return new HttpClient(handler) { BaseAddress = new Uri(address) };
+    }
+
     public override async ValueTask DisposeAsync()
     {
-        await base.DisposeAsync();
-        if (afterDispose is not null)
+        try
         {
-            await afterDispose();
+            await base.DisposeAsync();
+        }
+        finally
+        {
+            if (afterDispose is not null)
+            {
+                await afterDispose(); // the database goes even when the app did not stop cleanly
+            }
         }
     }
 
@@ -38,7 +102,7 @@ public sealed class ReservationsApp(string? postgresConnectionString, IReadOnlyD
             ["EventSourcing:PersonalData:MasterKey"] = MasterKey,
             ["ConnectionStrings:Postgres"] = postgresConnectionString,
         };
-        foreach (var (key, value) in settings)
+        foreach (var (key, value) in setup.Settings ?? new Dictionary<string, string?>())
         {
             configuration[key] = value;
         }
@@ -51,5 +115,9 @@ public sealed class ReservationsApp(string? postgresConnectionString, IReadOnlyD
         }
 
         builder.ConfigureAppConfiguration(config => config.AddInMemoryCollection(configuration));
+        if (setup.Services is { } services)
+        {
+            builder.ConfigureTestServices(services);
+        }
     }
 }

@@ -10,8 +10,6 @@ namespace Reservations.Tests.Infrastructure;
 /// <summary>The store a scenario runs on: each scenario class is written once and derived per store.</summary>
 public abstract class StoreUnderTest
 {
-    protected static readonly IReadOnlyDictionary<string, string?> NoSettings = new Dictionary<string, string?>();
-
     /// <summary>The store's name, as the tests report it.</summary>
     public abstract string Name { get; }
 
@@ -19,18 +17,21 @@ public abstract class StoreUnderTest
     protected abstract string ExpectedStoreType { get; }
 
     /// <summary>Starts a fresh app (on PostgreSQL: in a database of its own) with <paramref name="settings"/>.</summary>
-    public async Task<ReservationsApp> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
+    public Task<ReservationsApp> StartAsync(IReadOnlyDictionary<string, string?>? settings = null) => StartAsync(new AppSetup(settings));
+
+    /// <summary>Starts a fresh app (on PostgreSQL: in a database of its own) as <paramref name="setup"/> says.</summary>
+    public async Task<ReservationsApp> StartAsync(AppSetup setup)
     {
         var (connectionString, cleanup) = await DatabaseAsync();
-        return await StartAsync(connectionString, settings, cleanup);
+        return await StartAsync(connectionString, setup, cleanup);
     }
 
-    protected async Task<ReservationsApp> StartAsync(string? connectionString, IReadOnlyDictionary<string, string?>? settings, Func<Task>? cleanup)
+    protected async Task<ReservationsApp> StartAsync(string? connectionString, AppSetup setup, Func<Task>? cleanup)
     {
-        var app = new ReservationsApp(connectionString, settings ?? NoSettings, cleanup);
+        var app = new ReservationsApp(connectionString, setup, cleanup);
         try
         {
-            app.StartServer();
+            app.Start();
             // Guard: the connection string must have reached the app, or the "PostgreSQL" tests would run in memory.
             Assert.Equal(ExpectedStoreType, app.Services.GetRequiredService<IEventStore>().GetType().Name);
             return app;
@@ -76,7 +77,7 @@ public sealed class PostgresStore(PostgresFixture postgres) : StoreUnderTest
 
     /// <summary>Starts an app on an empty database: Marten creates the schema while the app starts.</summary>
     public async Task<ReservationsApp> StartOnEmptyDatabaseAsync(IReadOnlyDictionary<string, string?>? settings = null) =>
-        await StartAsync(await postgres.CreateDatabaseAsync("reservations_empty", Ct), settings, cleanup: null);
+        await StartAsync(await postgres.CreateDatabaseAsync("reservations_empty", Ct), new AppSetup(settings), cleanup: null);
 
     protected override async Task<(string? ConnectionString, Func<Task>? Cleanup)> DatabaseAsync()
     {
@@ -108,7 +109,7 @@ public sealed class PostgresStore(PostgresFixture postgres) : StoreUnderTest
             }
 
             var connectionString = await postgres.CreateDatabaseAsync("reservations_template", Ct);
-            var app = await StartAsync(connectionString, NoSettings, cleanup: null);
+            var app = await StartAsync(connectionString, new AppSetup(), cleanup: null);
             await using (app)
             {
                 var store = app.Services.GetRequiredService<IDocumentStore>();
