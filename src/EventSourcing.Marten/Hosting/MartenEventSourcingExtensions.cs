@@ -26,14 +26,15 @@ public static partial class MartenEventSourcingExtensions
     /// Stores events in PostgreSQL at <paramref name="connectionString"/> through Marten. Schema creation follows
     /// Marten's environment profiles: created or updated automatically in Development, not at all elsewhere, where it
     /// is applied ahead of time (see docs/marten.md); set <c>AutoCreateSchemaObjects</c> in <paramref name="configure"/>
-    /// to choose explicitly. <paramref name="configure"/> runs last, to adjust Marten further.
+    /// to choose explicitly. <paramref name="configure"/> runs last, to adjust Marten further. Statements are prepared
+    /// automatically unless the connection string sets <c>Max Auto Prepare</c> (<see cref="MartenConventions.WithPreparedStatements"/>).
     /// </summary>
     public static EventSourcingBuilder UseMarten(this EventSourcingBuilder builder, string connectionString, Action<StoreOptions>? configure = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         return builder.UseMarten(options =>
         {
-            options.Connection(connectionString);
+            options.Connection(MartenConventions.WithPreparedStatements(connectionString));
             configure?.Invoke(options);
         });
     }

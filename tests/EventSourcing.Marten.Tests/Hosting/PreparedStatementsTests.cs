@@ -1,0 +1,31 @@
+using EventSourcing.Marten.Hosting;
+using Npgsql;
+
+namespace EventSourcing.Marten.Tests.Hosting;
+
+public sealed class PreparedStatementsTests
+{
+    [Fact]
+    public void A_connection_string_without_a_choice_gets_automatic_preparation()
+    {
+        var tuned = new NpgsqlConnectionStringBuilder(MartenConventions.WithPreparedStatements("Host=db;Username=app;Database=shop;Timeout=5"));
+
+        Assert.Equal(50, tuned.MaxAutoPrepare);
+        Assert.Equal(2, tuned.AutoPrepareMinUsages);
+        Assert.Equal("db", tuned.Host);
+        Assert.Equal("shop", tuned.Database);
+        Assert.Equal(5, tuned.Timeout);
+    }
+
+    [Theory]
+    [InlineData("Host=db;Database=shop;Max Auto Prepare=0", 0)]
+    [InlineData("Host=db;Database=shop;MaxAutoPrepare=7", 7)]
+    [InlineData("Host=db;Database=shop;max auto prepare=12", 12)]
+    public void A_connection_string_that_chooses_keeps_its_choice(string connectionString, int expected)
+    {
+        var kept = MartenConventions.WithPreparedStatements(connectionString);
+
+        Assert.Equal(connectionString, kept);
+        Assert.Equal(expected, new NpgsqlConnectionStringBuilder(kept).MaxAutoPrepare);
+    }
+}
