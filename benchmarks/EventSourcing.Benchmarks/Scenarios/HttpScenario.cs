@@ -37,6 +37,12 @@ public static class HttpScenario
             var steady = await load.OpenLoopAsync(max.Rate / 2, duration, cancellationToken).ConfigureAwait(false);
             context.Log($"{store}: at {steady.Rate:N0} requests/s p50 {steady.P50:0.0} ms, p99 {steady.P99:0.0} ms ({steady.Failures} failures)");
             results[store] = (max.Rate, steady);
+            report.Notes.Add($"{store}: failed requests got {load.Failures}");
+            var log = await app.StopAsync().ConfigureAwait(false);
+            var logFile = Path.Combine(context.ResultsDirectory, $"http-sample-{store}-{report.StartedAt:yyyyMMdd-HHmmss}.log");
+            Directory.CreateDirectory(context.ResultsDirectory);
+            await File.WriteAllTextAsync(logFile, log, cancellationToken).ConfigureAwait(false);
+            context.Log($"{store}: the sample's log is in {logFile}");
             report.Add(new ResultRow($"{store}: max, {Clients} clients", max.Requests, max.Rate, "requests/s"));
             report.Add(new ResultRow($"{store}: max, failures", max.Requests, max.Failures, "requests"));
             report.Add(new ResultRow($"{store}: at half rate ({steady.Rate:N0}/s) p50", steady.Requests, steady.P50, "ms"));
@@ -61,7 +67,11 @@ public static class HttpScenario
     /// <summary>Places reservations: each request a new guest, a new key and a day within the coming year.</summary>
     private sealed class ReservationLoad(HttpClient client)
     {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _failures = new(StringComparer.Ordinal);
         private long _sequence;
+
+        /// <summary>What the failed requests got so far: a status code, or the exception's type.</summary>
+        public string Failures => _failures.IsEmpty ? "none" : string.Join(", ", _failures.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => $"{f.Key} x{f.Value}"));
 
         public async Task<ThroughputResult> ClosedLoopAsync(int clients, TimeSpan duration, CancellationToken cancellationToken)
         {
@@ -120,6 +130,12 @@ public static class HttpScenario
             return new LatencyResult(total, failures, total / elapsed, Rounds.Percentile(latencies, 50), Rounds.Percentile(latencies, 99), latencies.Length > 0 ? latencies[^1] : double.NaN);
         }
 
+        private bool Failed(string kind)
+        {
+            _failures.AddOrUpdate(kind, 1, (_, count) => count + 1);
+            return false;
+        }
+
         private async Task<bool> PlaceAsync(CancellationToken cancellationToken)
         {
             var n = Interlocked.Increment(ref _sequence);
@@ -139,15 +155,15 @@ public static class HttpScenario
             try
             {
                 using var response = await client.SendAsync(request, cancellationToken).ConfigureAwait(false);
-                return response.StatusCode == HttpStatusCode.Accepted;
+                return response.StatusCode == HttpStatusCode.Accepted || Failed(((int)response.StatusCode).ToString(CultureInfo.InvariantCulture));
             }
-            catch (HttpRequestException)
+            catch (HttpRequestException exception)
             {
-                return false;
+                return Failed($"{nameof(HttpRequestException)} ({exception.HttpRequestError})");
             }
             catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                return false; // the client's timeout
+                return Failed("client timeout (30 s)");
             }
         }
     }
@@ -268,7 +284,8 @@ public static class HttpScenario
             throw new TimeoutException($"The sample did not become healthy within {timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s.");
         }
 
-        public async ValueTask DisposeAsync()
+        /// <summary>Stops the sample and returns what it wrote (its log: warnings and errors).</summary>
+        public async Task<string> StopAsync()
         {
             if (!process.HasExited)
             {
@@ -276,6 +293,12 @@ public static class HttpScenario
                 await process.WaitForExitAsync().ConfigureAwait(false);
             }
 
+            return await _output.ConfigureAwait(false) + await _errors.ConfigureAwait(false);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await StopAsync().ConfigureAwait(false);
             process.Dispose();
         }
     }

@@ -77,7 +77,10 @@ internal sealed class KeyCache(int capacity, TimeSpan duration, TimeProvider tim
             }
 
             var target = capacity * 9 / 10;
-            foreach (var (subject, _) in _keys.OrderBy(pair => pair.Value.LastUsed).Take(_keys.Count - target).ToArray())
+            // ToArray on the dictionary itself is one consistent snapshot; LINQ over it would copy into an array sized
+            // before other threads added keys, and fail.
+            var snapshot = _keys.ToArray();
+            foreach (var (subject, _) in snapshot.OrderBy(pair => pair.Value.LastUsed).Take(snapshot.Length - target).ToArray())
             {
                 Evict(subject);
             }

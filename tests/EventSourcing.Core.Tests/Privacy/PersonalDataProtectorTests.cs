@@ -34,6 +34,27 @@ public sealed class PersonalDataProtectorTests : IDisposable
     }
 
     [Fact]
+    public async Task Many_threads_protecting_values_of_new_subjects_past_the_key_cache_s_capacity_all_succeed()
+    {
+        // Trimming the key cache while other threads add keys once failed (a copy sized before the adds).
+        using var protector = new PersonalDataProtector(_keys, Microsoft.Extensions.Options.Options.Create(new PersonalDataOptions { KeyCacheSize = 50 }));
+        var plaintext = "\"Ada\""u8.ToArray();
+        using var start = new Barrier(8);
+
+        var values = await Task.WhenAll(Enumerable.Range(0, 8).Select(thread => Task.Run(() =>
+        {
+            start.SignalAndWait(Ct);
+            return Enumerable.Range(0, 1_000).Select(i => (Subject: $"guest-{thread}-{i}", Value: protector.Protect($"guest-{thread}-{i}", "Guest.Name", plaintext))).ToArray();
+        }, Ct)));
+
+        var all = values.SelectMany(v => v).ToArray();
+        Assert.Equal(8_000, all.Length);
+        Assert.Equal(8_000, _keys.Count);
+        Assert.Equal(8_000, all.Select(v => v.Value).Distinct().Count());
+        Assert.All(all.Where((_, i) => i % 200 == 0), v => Assert.True(protector.TryUnprotect(v.Value, "Guest.Name", out var back) && back!.SequenceEqual(plaintext)));
+    }
+
+    [Fact]
     public void Ciphertext_moved_to_another_subject_or_property_or_altered_fails_as_tampered()
     {
         var value = _protector.Protect("guest-1", "Guest.Name", "\"Ada\""u8);
