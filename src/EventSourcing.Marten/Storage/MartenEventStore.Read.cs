@@ -21,7 +21,7 @@ public sealed partial class MartenEventStore
         var next = fromVersion;
         while (true)
         {
-            var page = await GuardAsync(() => ReadPageAsync($"stream_id = @stream and version >= @from order by version", command =>
+            var page = await MartenErrors.GuardAsync(() => ReadPageAsync($"stream_id = @stream and version >= @from order by version", command =>
             {
                 command.Parameters.AddWithValue("stream", streamId);
                 command.Parameters.AddWithValue("from", next);
@@ -81,7 +81,7 @@ public sealed partial class MartenEventStore
         var next = from;
         while (next <= ceiling)
         {
-            var page = await GuardAsync(() => ReadPageAsync("seq_id >= @from and seq_id <= @ceiling order by seq_id", command =>
+            var page = await MartenErrors.GuardAsync(() => ReadPageAsync("seq_id >= @from and seq_id <= @ceiling order by seq_id", command =>
             {
                 command.Parameters.AddWithValue("from", next);
                 command.Parameters.AddWithValue("ceiling", ceiling);
@@ -167,21 +167,5 @@ public sealed partial class MartenEventStore
         return json.RootElement.ValueKind == JsonValueKind.Object
             && json.RootElement.TryGetProperty(CommandIdHeader, out var value)
             && Guid.TryParse(value.GetString(), out var id) ? id : null;
-    }
-
-    private static async Task<T> GuardAsync<T>(Func<Task<T>> operation)
-    {
-        try
-        {
-            return await operation().ConfigureAwait(false);
-        }
-        catch (Exception exception) when (exception is not OperationCanceledException && MartenErrors.IsUnavailable(exception))
-        {
-            throw MartenErrors.Unavailable(exception);
-        }
-        catch (Exception exception) when (MartenErrors.IsMissingSchema(exception))
-        {
-            throw MartenErrors.MissingSchema(exception);
-        }
     }
 }

@@ -56,7 +56,7 @@ public sealed partial class MartenEventStore : IEventStore, IAsyncDisposable
 
     /// <inheritdoc />
     public async Task<long> ReadHeadPositionAsync(CancellationToken cancellationToken) =>
-        await GuardAsync(async () =>
+        await MartenErrors.GuardAsync(async () =>
         {
             await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
             return await _highWater.DetectAsync(cancellationToken).ConfigureAwait(false);

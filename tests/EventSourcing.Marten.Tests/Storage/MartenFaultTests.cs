@@ -1,7 +1,13 @@
 using System.Net;
 using System.Net.Sockets;
+using EventSourcing.Commands;
+using EventSourcing.Deciders;
 using EventSourcing.Events;
+using EventSourcing.Hosting;
+using EventSourcing.Privacy;
+using EventSourcing.Projections;
 using EventSourcing.Storage;
+using EventSourcing.Tests.Shared.Domain;
 using EventSourcing.Tests.Shared.Postgres;
 using EventSourcing.Tests.Shared.Storage;
 using Microsoft.Extensions.DependencyInjection;
@@ -58,6 +64,42 @@ public sealed class MartenFaultTests(PostgresFixture postgres)
         await Assert.ThrowsAsync<EventStoreUnavailableException>(() => store.ReadStreamAsync("s", 1, Ct).ToListAsync(Ct).AsTask());
         await Assert.ThrowsAsync<EventStoreUnavailableException>(() => store.ReadAllAsync(0, Ct).ToListAsync(Ct).AsTask());
         await Assert.ThrowsAsync<EventStoreUnavailableException>(() => store.ReadHeadPositionAsync(Ct));
+    }
+
+    [Fact]
+    public async Task Every_store_on_an_unreachable_server_fails_as_unavailable_not_with_a_driver_error()
+    {
+        var unreachable = $"Host=127.0.0.1;Port={FreePort()};Username=postgres;Database=nowhere;Timeout=3";
+        var services = new ServiceCollection().AddLogging();
+        services.AddEventSourcing(es =>
+        {
+            TallyDecider.Register(es.Events);
+            es.AddProjection(new TallyViewProjection()).UseTestMarten(unreachable);
+        });
+        await using var provider = services.BuildServiceProvider();
+        var views = provider.GetRequiredService<IProjectionStore>();
+        var reader = provider.GetRequiredService<IViewReader>();
+        var idempotency = provider.GetRequiredService<IIdempotencyStore>();
+        var record = new IdempotencyRecord(Guid.NewGuid(), "AddToTally", "fingerprint", "{}", DateTimeOffset.UtcNow);
+
+        await Assert.ThrowsAsync<EventStoreUnavailableException>(() => views.ReadStateAsync("tally-view", Ct));
+        await Assert.ThrowsAsync<EventStoreUnavailableException>(() => views.FindAsync<TallyView>("tally-view", 1, "tally-1", Ct));
+        await Assert.ThrowsAsync<EventStoreUnavailableException>(() => views.QueryAsync<TallyView>("tally-view", 1, v => v.Total > 1, Ct));
+        await Assert.ThrowsAsync<EventStoreUnavailableException>(() => views.ReadDeadLettersAsync("tally-view", Ct));
+        await Assert.ThrowsAsync<EventStoreUnavailableException>(() => views.StartGenerationAsync("tally-view", scratch: true, Ct));
+        await Assert.ThrowsAsync<EventStoreUnavailableException>(() => CheckpointAsync(views));
+        await Assert.ThrowsAsync<EventStoreUnavailableException>(() => reader.FindAsync<TallyView>("tally-1", Ct));
+        await Assert.ThrowsAsync<EventStoreUnavailableException>(() => idempotency.FindAsync(record.CommandId, Ct));
+        await Assert.ThrowsAsync<EventStoreUnavailableException>(() => idempotency.AddAsync(record, Ct));
+        await Assert.ThrowsAsync<EventStoreUnavailableException>(() => provider.GetRequiredService<ISnapshotStore>().LoadAsync<Tally>("tally-1", Ct));
+        await Assert.ThrowsAsync<EventStoreUnavailableException>(() => provider.GetRequiredService<IKeyStore>().DeleteAsync("guest-1", Ct));
+    }
+
+    private static async Task CheckpointAsync(IProjectionStore views)
+    {
+        await using var batch = await views.BeginAsync("tally-view", 1, Ct);
+        batch.Checkpoint(1);
+        await batch.CommitAsync(Ct);
     }
 
     private static async Task<int> WaitForBlockedBackend(NpgsqlConnection connection, string applicationName)
