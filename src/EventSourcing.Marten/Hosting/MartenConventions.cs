@@ -27,6 +27,10 @@ public static class MartenConventions
         options.Events.MetadataConfig.UserNameEnabled = true;
         options.Events.UseListenNotifyForEventAppends = true;
         options.Events.EnableUniqueIndexOnEventId = true;
+
+        // The daemon looks for the projections' locks again this often, also after a database outage: 5 s by default,
+        // which keeps the async views (and read-your-writes) behind for that long once the database is back.
+        options.Projections.LeadershipPollingTime = 1_000;
         foreach (var (name, type) in registry.Registrations)
         {
             options.Events.MapEventType(type, name);
