@@ -11,7 +11,9 @@ namespace EventSourcing.Reactors;
 /// <summary>
 /// Runs the registered reactors: each follows the log from its checkpoint (kept in the projection store, as generation 1
 /// of a view-less projection named after it), handles events one by one and moves the checkpoint after each. Whatever
-/// fails (an event, or the store itself) is retried with a pause growing to 5 seconds, logged; the reactor never skips an event.
+/// fails (an event, or the store itself) is retried with a pause growing to 5 seconds, logged; the reactor never skips an
+/// event it can read. One it cannot (<see cref="UnreadableEvent"/>) is skipped with an error logged and a dead letter kept
+/// under the reactor's checkpoint name.
 /// </summary>
 public sealed partial class ReactorRunner(IEnumerable<Reactor> reactors, IEventReader events, IProjectionStore checkpoints, TimeProvider timeProvider, ILogger<ReactorRunner>? logger = null)
     : BackgroundService
@@ -51,10 +53,25 @@ public sealed partial class ReactorRunner(IEnumerable<Reactor> reactors, IEventR
 
     private async Task HandleAsync(Reactor reactor, EventEnvelope envelope, CancellationToken cancellationToken)
     {
-        await reactor.ReactAsync(envelope, cancellationToken).ConfigureAwait(false);
+        var unreadable = envelope.Data as UnreadableEvent;
+        if (unreadable is null)
+        {
+            await reactor.ReactAsync(envelope, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            // No retry can read it: skip it, loudly, rather than stop every reaction to the events after it.
+            LogUnreadable(_logger, unreadable.Error, reactor.Name, envelope.Position, envelope.EventType, envelope.StreamId);
+        }
+
         var batch = await checkpoints.BeginAsync(CheckpointName(reactor), 1, cancellationToken).ConfigureAwait(false);
         await using (batch.ConfigureAwait(false))
         {
+            if (unreadable is not null)
+            {
+                batch.DeadLetter(DeadLetter.For(CheckpointName(reactor), envelope, unreadable.Error, timeProvider.GetUtcNow()));
+            }
+
             batch.Checkpoint(envelope.Position);
             await batch.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -62,6 +79,9 @@ public sealed partial class ReactorRunner(IEnumerable<Reactor> reactors, IEventR
 
     /// <summary>The name a reactor's checkpoint is kept under.</summary>
     public static string CheckpointName(Reactor reactor) => $"reactor:{(reactor ?? throw new ArgumentNullException(nameof(reactor))).Name}";
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Reactor {Reactor} skipped the event at position {Position} ('{EventType}' in stream '{StreamId}'): it cannot be read; it is kept as a dead letter")]
+    private static partial void LogUnreadable(ILogger logger, Exception exception, string reactor, long position, string eventType, string streamId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reactor {Reactor} failed (attempt {Attempt}); retrying in {Pause}")]
     private static partial void LogRetrying(ILogger logger, Exception exception, string reactor, int attempt, TimeSpan pause);

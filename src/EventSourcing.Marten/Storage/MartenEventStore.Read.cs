@@ -21,7 +21,7 @@ public sealed partial class MartenEventStore
         var next = fromVersion;
         while (true)
         {
-            var page = await MartenErrors.GuardAsync(() => ReadPageAsync($"stream_id = @stream and version >= @from order by version", command =>
+            var page = await MartenErrors.GuardAsync(() => ReadPageAsync($"stream_id = @stream and version >= @from order by version", unreadableInPlace: false, command =>
             {
                 command.Parameters.AddWithValue("stream", streamId);
                 command.Parameters.AddWithValue("from", next);
@@ -81,7 +81,7 @@ public sealed partial class MartenEventStore
         var next = from;
         while (next <= ceiling)
         {
-            var page = await MartenErrors.GuardAsync(() => ReadPageAsync("seq_id >= @from and seq_id <= @ceiling order by seq_id", command =>
+            var page = await MartenErrors.GuardAsync(() => ReadPageAsync("seq_id >= @from and seq_id <= @ceiling order by seq_id", unreadableInPlace: true, command =>
             {
                 command.Parameters.AddWithValue("from", next);
                 command.Parameters.AddWithValue("ceiling", ceiling);
@@ -100,7 +100,8 @@ public sealed partial class MartenEventStore
         }
     }
 
-    private async Task<List<EventEnvelope>> ReadPageAsync(string where, Action<NpgsqlCommand> bind, CancellationToken cancellationToken)
+    /// <summary>A page of events; with <paramref name="unreadableInPlace"/> (readers of the whole log) an event that cannot be read comes as <see cref="UnreadableEvent"/>.</summary>
+    private async Task<List<EventEnvelope>> ReadPageAsync(string where, bool unreadableInPlace, Action<NpgsqlCommand> bind, CancellationToken cancellationToken)
     {
         var rows = await ReadRowsAsync(where, bind, cancellationToken).ConfigureAwait(false);
         if (_protector is not null)
@@ -108,7 +109,19 @@ public sealed partial class MartenEventStore
             await _protector.PrepareReadAsync(rows.Select(row => (ReadOnlyMemory<byte>)row.Data), cancellationToken).ConfigureAwait(false);
         }
 
-        return rows.ConvertAll(ToEnvelope);
+        return unreadableInPlace ? rows.ConvertAll(ToEnvelopeOrUnreadable) : rows.ConvertAll(ToEnvelope);
+    }
+
+    private EventEnvelope ToEnvelopeOrUnreadable(StoredRow row)
+    {
+        try
+        {
+            return ToEnvelope(row);
+        }
+        catch (Exception exception) when (UnreadableEvent.IsAbout(exception))
+        {
+            return new EventEnvelope(row.Id, row.StreamId, row.Version, row.Position, row.Type, new UnreadableEvent(exception), row.Metadata, row.Timestamp);
+        }
     }
 
     private EventEnvelope ToEnvelope(StoredRow row)

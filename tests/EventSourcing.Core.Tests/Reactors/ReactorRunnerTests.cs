@@ -59,6 +59,29 @@ public sealed class ReactorRunnerTests
         Assert.Contains(logs.Lines, l => l.Contains(nameof(EventStoreUnavailableException), StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task An_event_that_cannot_be_read_is_skipped_with_an_error_logged_and_a_dead_letter_kept()
+    {
+        var store = Store();
+        var reactor = new RecordingReactor(expected: 2);
+        await AppendAsync(store, 1);
+        await store.AppendSerializedAsync("tally-r", ExpectedVersion.Any, [new SerializedEvent("tally-renamed.v9", "{}"u8.ToArray())], EventMetadata.Empty);
+        await AppendAsync(store, 1);
+        using var logs = new LogCollector();
+        var checkpoints = new InMemoryProjectionStore(JsonSerializerOptions.Web);
+
+        await using (await RunAsync(reactor, store, checkpoints, logs))
+        {
+            await reactor.Done.WaitAsync(Patience, Ct);
+        }
+
+        Assert.Equal([1, 3], reactor.Handled);
+        var letter = Assert.Single(await checkpoints.ReadDeadLettersAsync(ReactorRunner.CheckpointName(reactor), Ct));
+        Assert.Equal((2, "tally-renamed.v9"), (letter.Position, letter.EventType));
+        Assert.StartsWith(nameof(UnknownEventTypeException), letter.Error, StringComparison.Ordinal);
+        Assert.Contains(logs.Lines, l => l.StartsWith("Error", StringComparison.Ordinal) && l.Contains("skipped the event at position 2", StringComparison.Ordinal));
+    }
+
     private static InMemoryEventStore Store()
     {
         var registry = new EventTypeRegistry();
