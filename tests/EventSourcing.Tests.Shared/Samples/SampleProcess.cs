@@ -61,16 +61,16 @@ public sealed partial class SampleProcess : IAsyncDisposable
     }
 
     /// <summary>
-    /// Starts the sample as a web API on a free loopback port and returns once it listens (at most
+    /// Starts the sample as a web API (on a free loopback port unless <c>ASPNETCORE_URLS</c> says where) and returns once it listens (at most
     /// <paramref name="timeout"/>); its output is kept for <see cref="OutputTail"/>.
     /// </summary>
     public static async Task<SampleProcess> StartApiAsync(IReadOnlyDictionary<string, string?> environment, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var settings = new Dictionary<string, string?>(environment)
         {
-            ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
             ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information", // says where it listens
         };
+        settings.TryAdd("ASPNETCORE_URLS", "http://127.0.0.1:0");
         var sample = new SampleProcess(Start([], settings));
         sample._process.OutputDataReceived += (_, e) => sample.Keep(e.Data);
         sample._process.ErrorDataReceived += (_, e) => sample.Keep(e.Data);

@@ -52,20 +52,54 @@ public sealed class EventLog(string connectionString)
         return held;
     }
 
-    /// <summary>Runs <paramref name="sql"/> (statements that return nothing) in one transaction.</summary>
-    public async Task ExecuteAsync(string sql, params (string Name, object Value)[] parameters)
+    /// <summary>The reservations that ever held seats on their day.</summary>
+    public async Task<IReadOnlySet<Guid>> HoldersAsync()
     {
+        var holders = new HashSet<Guid>();
+        await foreach (var (holder, _) in RowsAsync<string, string>("select data->>'reservationId', stream_id from mt_events where type = 'seats-held.v1'"))
+        {
+            holders.Add(Guid.Parse(holder));
+        }
+
+        return holders;
+    }
+
+    /// <summary>The dead letters kept, by projection (reactors under <c>reactor:</c> and their name), with the positions of their events.</summary>
+    public async Task<ILookup<string, long>> DeadLettersAsync()
+    {
+        var letters = new List<(string Projection, long Position)>();
+        await foreach (var letter in RowsAsync<string, long>("select data->>'projection', (data->>'position')::bigint from mt_doc_deadletterdocument"))
+        {
+            letters.Add(letter);
+        }
+
+        return letters.ToLookup(l => l.Projection, l => l.Position);
+    }
+
+    /// <summary>
+    /// Appends an event the way Marten appends (its own <c>mt_quick_append_events</c> function, then the notification
+    /// its appends send), as another writer would, an older version of the application or a hand-made repair: a new
+    /// stream holding one event of <paramref name="eventType"/> with <paramref name="json"/> as its data. Returns its position.
+    /// </summary>
+    public async Task<long> AppendAsync(string streamId, string eventType, string json, string user)
+    {
+        const string Sql = """
+            select (mt_quick_append_events(@stream, null, '*DEFAULT*', array[gen_random_uuid()], array[@type]::varchar[], array[null]::varchar[],
+                array[@data::jsonb], array[null]::bytea[], array[null]::varchar[], array[null]::varchar[], array[null]::jsonb[], array[@user]::varchar[], array[now()]))[2];
+            """;
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(Ct);
         await using var transaction = await connection.BeginTransactionAsync(Ct);
-        await using var command = new NpgsqlCommand(sql, connection, transaction);
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value);
-        }
-
-        await command.ExecuteNonQueryAsync(Ct);
+        await using var append = new NpgsqlCommand(Sql, connection, transaction);
+        append.Parameters.AddWithValue("stream", streamId);
+        append.Parameters.AddWithValue("type", eventType);
+        append.Parameters.AddWithValue("data", json);
+        append.Parameters.AddWithValue("user", user);
+        var position = (long)(await append.ExecuteScalarAsync(Ct))!;
+        await using var notify = new NpgsqlCommand("select pg_notify('mt_events_appended', '')", connection, transaction);
+        await notify.ExecuteNonQueryAsync(Ct);
         await transaction.CommitAsync(Ct);
+        return position;
     }
 
     private async IAsyncEnumerable<(T1, T2)> RowsAsync<T1, T2>(string sql)

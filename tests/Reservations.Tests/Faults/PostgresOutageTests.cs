@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using EventSourcing.Testing.Postgres;
 using Reservations.Tests.Infrastructure;
@@ -12,48 +11,33 @@ namespace Reservations.Tests.Faults;
 /// </summary>
 public sealed class PostgresOutageTests
 {
-    private const int Clients = 4;
-    private const int SeatsPerDay = 60;
-    private static readonly TimeSpan Period = TimeSpan.FromMilliseconds(50);
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
-
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact(Timeout = 300_000)]
     public async Task Under_load_a_PostgreSQL_outage_is_503_while_it_lasts_then_the_API_recovers_without_restart_and_loses_nothing()
     {
         await using var server = await PostgresServer.StartAsync(new PostgresServerOptions { Restartable = true }, Ct);
-        var database = await server.CreateDatabaseAsync("outage", Ct);
-        await SampleOnPostgres.ApplySchemaAsync(database);
-        await using var sample = await SampleOnPostgres.StartAsync(database, SeatsPerDay);
-        using var client = ReservationLoad.Client(sample.BaseAddress);
-        var days = Enumerable.Range(0, 4).Select(i => Bodies.UniqueDay().AddDays(i)).ToArray();
-        var clock = Stopwatch.StartNew();
-        var load = new ReservationLoad(client, days, clock);
-        using var stopLoad = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        var running = load.RunAsync(Clients, Period, stopLoad.Token);
+        await using var run = await LoadedSample.StartAsync(await server.CreateDatabaseAsync("outage", Ct));
+        var load = run.Load;
 
-        await load.WaitUntilAsync(o => o.Acknowledged() >= 60, Patience, "60 acknowledged placements before the outage");
+        await run.WaitForAcknowledgedAsync(60, TimeSpan.Zero, "before the outage");
         await server.StopAsync(PostgresStopMode.Immediate, Ct);
-        var down = clock.Elapsed;
+        var down = run.Now;
         await load.WaitUntilAsync(
             o => o.Where(r => r.Sent >= down).Count(Outcome.Place) >= 40 && o.Count(r => r.Sent >= down && r.Kind != Outcome.Place) >= 20,
-            Patience,
+            LoadedSample.Patience,
             "40 placements and 20 reads sent during the outage");
-        var probes = await ProbeAsync(client, load.Acknowledged.Values.First(), days[0]);
-        var restarting = clock.Elapsed;
+        var probes = await ProbeAsync(run.Client, load.Acknowledged.Values.First(), run.Days[0]);
+        var restarting = run.Now;
         await server.StartAgainAsync(Ct);
-        var up = clock.Elapsed;
-        await Eventually.Async(() => StatusAsync(client, "/health"), s => s == HttpStatusCode.OK, "/health to answer 200", Patience, TimeSpan.FromMilliseconds(20));
-        var healthy = clock.Elapsed;
-        var headAtUp = (await client.GetOkAsync<Health>("/health")).Head;
-        await Eventually.Async(() => ProjectionsAsync(client), ps => ps.All(p => p.Position >= headAtUp), $"the projections to pass position {headAtUp}", Patience, TimeSpan.FromMilliseconds(50));
-        var projected = clock.Elapsed;
-        await load.WaitUntilAsync(o => o.Count(r => r.Sent >= up && r.Kind == Outcome.Place && r.Acknowledged) >= 60, Patience, "60 acknowledged placements after the outage");
-        await stopLoad.CancelAsync();
-        await running;
-        var retried = await load.RetryUnacknowledgedAsync();
-        var verdict = await NothingLost.CheckAsync(client, new EventLog(database), load, days, SeatsPerDay);
+        var up = run.Now;
+        await Eventually.Async(() => StatusAsync(run.Client, "/health"), s => s == HttpStatusCode.OK, "/health to answer 200", LoadedSample.Patience, TimeSpan.FromMilliseconds(20));
+        var healthy = run.Now;
+        var headAtUp = (await run.Client.GetOkAsync<Health>("/health")).Head;
+        await Eventually.Async(run.ProjectionsAsync, ps => ps.All(p => p.Position >= headAtUp), $"the projections to pass position {headAtUp}", LoadedSample.Patience, TimeSpan.FromMilliseconds(50));
+        var projected = run.Now;
+        await run.WaitForAcknowledgedAsync(60, up, "after the outage");
+        var (sentAgain, verdict) = await run.StopAndCheckAsync();
 
         var outcomes = load.Outcomes.ToList();
         var outage = outcomes.Where(o => o.Sent >= down && o.Answered <= restarting).ToList();
@@ -76,22 +60,15 @@ public sealed class PostgresOutageTests
         Assert.True(outage.Count >= 60, $"only {outage.Count} requests were answered while PostgreSQL was down");
         Assert.All(outage, o => Assert.True(IsUnavailableProblem(o), $"{o.Kind} during the outage answered {o.Status} {o.ContentType}, Retry-After: {o.RetryAfter}"));
         Assert.All(probes, p => Assert.True(p.Status == HttpStatusCode.ServiceUnavailable && p.Problem && p.RetryAfter, $"{p.Path} during the outage answered {(int)p.Status}, problem: {p.Problem}, Retry-After: {p.RetryAfter}"));
-        Assert.All(retried, r => Assert.True(r.Acknowledged, $"a placement retried after the outage answered {r.Answer}"));
+        Assert.All(sentAgain, r => Assert.True(r.Acknowledged, $"a placement sent again after the outage answered {r.Answer}"));
         Assert.Empty(load.Unacknowledged);
-        Assert.False(sample.HasExited, sample.OutputTail);
+        Assert.False(run.Sample.HasExited, run.Sample.OutputTail);
     }
 
     private static async Task<HttpStatusCode> StatusAsync(HttpClient client, string path)
     {
         using var response = await client.GetAsync(ReservationsApi.Url(path), Ct);
         return response.StatusCode;
-    }
-
-    private static async Task<List<ProjectionStatus>> ProjectionsAsync(HttpClient client)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, ReservationsApi.Url("/admin/projections")).WithApiKey(SampleOnPostgres.AdminKey);
-        using var response = await client.SendAsync(request, Ct);
-        return await response.ReadAsync<List<ProjectionStatus>>(HttpStatusCode.OK);
     }
 
     private static bool IsUnavailableProblem(Outcome outcome) =>

@@ -58,6 +58,11 @@ public sealed class ReservationLoad(HttpClient client, IReadOnlyList<DateOnly> d
     public Task RunAsync(int clients, TimeSpan period, CancellationToken stop) =>
         Task.WhenAll(Enumerable.Range(0, clients).Select(c => Task.Run(() => ClientAsync(c, period, stop), CancellationToken.None)));
 
+    /// <summary>Places <paramref name="count"/> reservations at once (every request in flight before any is answered).</summary>
+    public Task<Outcome[]> BurstAsync(int count) =>
+        Task.WhenAll(Enumerable.Range(0, count).Select(i =>
+            PlaceAsync(Guid.NewGuid().ToString(), Bodies.Valid(days[i % days.Count], partySize: 1 + (i % 4), guestName: $"Burst guest {i}", guestEmail: $"burst{i}@example.com"))));
+
     /// <summary>Sends every unacknowledged placement again, with its key and body (as <see cref="Outcome.PlaceAgain"/>); returns the answers.</summary>
     public async Task<IReadOnlyList<Outcome>> RetryUnacknowledgedAsync()
     {
@@ -89,7 +94,8 @@ public sealed class ReservationLoad(HttpClient client, IReadOnlyList<DateOnly> d
             }
             catch (OperationCanceledException) when (!TestContext.Current.CancellationToken.IsCancellationRequested)
             {
-                Assert.Fail($"Waited {timeout.TotalSeconds} s for {what}; {_outcomes.Count} requests recorded.");
+                var recent = _outcomes.TakeLast(200).GroupBy(o => $"{o.Kind} {o.Answer}").Select(g => $"{g.Key} ×{g.Count()}");
+                Assert.Fail($"Waited {timeout.TotalSeconds} s for {what}; {_outcomes.Count} requests recorded, the last 200: {string.Join("; ", recent)}");
             }
         }
     }

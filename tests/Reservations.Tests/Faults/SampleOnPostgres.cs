@@ -34,6 +34,14 @@ public static class SampleOnPostgres
         return SampleProcess.StartApiAsync(environment, StartTimeout, TestContext.Current.CancellationToken);
     }
 
+    /// <summary>A loopback port free right now, for a sample that must come back on the same address.</summary>
+    public static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
     private static Dictionary<string, string?> Settings(string connectionString, int seatsPerDay) => new()
     {
         ["ConnectionStrings:Postgres"] = connectionString,
