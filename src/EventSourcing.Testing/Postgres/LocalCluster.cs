@@ -84,6 +84,40 @@ internal sealed partial class LocalCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Stops (<c>SIGSTOP</c>) or continues (<c>SIGCONT</c>) the postmaster and then every server process it started, by
+    /// their ids: stopped, the server still accepts connections (the kernel does) but answers nothing.
+    /// </summary>
+    public async Task SignalAsync(string signal, CancellationToken cancellationToken)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            throw new PlatformNotSupportedException("Pausing the server needs Linux (/proc and kill).");
+        }
+
+        var pidFile = await File.ReadAllLinesAsync(Path.Combine(DataDirectory, "postmaster.pid"), cancellationToken).ConfigureAwait(false);
+        var postmaster = int.Parse(pidFile[0], CultureInfo.InvariantCulture);
+        await KillAsync(signal, [postmaster], cancellationToken).ConfigureAwait(false);
+        var children = (await File.ReadAllTextAsync($"/proc/{postmaster}/task/{postmaster}/children", cancellationToken).ConfigureAwait(false))
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (children.Length > 0)
+        {
+            await KillAsync(signal, children, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task KillAsync(string signal, IEnumerable<object> processIds, CancellationToken cancellationToken)
+    {
+        var result = await ExternalProcess.RunAsync("kill", [$"-{signal}", .. processIds.Select(id => Convert.ToString(id, CultureInfo.InvariantCulture)!)], cancellationToken)
+            .ConfigureAwait(false);
+        var gone = result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).All(line => line.Contains("No such process", StringComparison.Ordinal));
+        if (!result.Succeeded && !gone)
+        {
+            // A backend that ended between listing and signalling is no failure; anything else is.
+            throw new InvalidOperationException($"Could not send {signal} to the PostgreSQL server.{Environment.NewLine}{result}{Environment.NewLine}{LogTail()}");
+        }
+    }
+
     /// <summary>The last lines of the server log, for error messages.</summary>
     public string LogTail(int lines = 30)
     {

@@ -89,6 +89,22 @@ public sealed partial class PostgresServer : IAsyncDisposable
     }
 
     /// <summary>
+    /// Freezes the server (every server process stopped with <c>SIGSTOP</c>) until <see cref="ResumeAsync"/>: it still
+    /// accepts connections, as the kernel does that, but answers nothing, as a hung server or a network that drops
+    /// packets would. Only for a server started with <see cref="PostgresServerOptions.Restartable"/>, on Linux.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the wait for the signals to be sent.</param>
+    /// <returns>A task that completes once the server is frozen.</returns>
+    /// <exception cref="NotSupportedException">The server is external or a container.</exception>
+    public Task PauseAsync(CancellationToken cancellationToken = default) => Cluster().SignalAsync("STOP", cancellationToken);
+
+    /// <summary>Lets the server frozen by <see cref="PauseAsync"/> run again (<c>SIGCONT</c>).</summary>
+    /// <param name="cancellationToken">Cancels the wait for the signals to be sent.</param>
+    /// <returns>A task that completes once every server process runs again.</returns>
+    /// <exception cref="NotSupportedException">The server is external or a container.</exception>
+    public Task ResumeAsync(CancellationToken cancellationToken = default) => Cluster().SignalAsync("CONT", cancellationToken);
+
+    /// <summary>
     /// Stops a server this instance started and deletes its files; on an external server, drops the
     /// databases created through <see cref="CreateDatabaseAsync"/>.
     /// </summary>
