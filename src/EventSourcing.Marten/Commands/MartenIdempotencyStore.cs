@@ -18,13 +18,13 @@ public sealed class MartenIdempotencyStore(IDocumentStore store, IOptions<Idempo
         await using var dispose = session.ConfigureAwait(false);
         var document = await session.LoadAsync<IdempotencyDocument>(commandId, cancellationToken).ConfigureAwait(false);
         return document is null || _timeProvider.GetUtcNow() - document.CreatedAt > _retention ? null : document.ToRecord();
-    });
+    }, cancellationToken);
 
     /// <inheritdoc />
     public Task<IdempotencyRecord> AddAsync(IdempotencyRecord record, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
-        return MartenErrors.GuardAsync(() => AddOnceAsync(record, cancellationToken));
+        return MartenErrors.GuardAsync(() => AddOnceAsync(record, cancellationToken), cancellationToken);
     }
 
     private async Task<IdempotencyRecord> AddOnceAsync(IdempotencyRecord record, CancellationToken cancellationToken)

@@ -15,7 +15,7 @@ public sealed class MartenSnapshotStore(IDocumentStore store, PersonalDataProtec
         await using var dispose = session.ConfigureAwait(false);
         var document = await session.LoadAsync<SnapshotDocument<TState>>(streamId, cancellationToken).ConfigureAwait(false);
         return document is null ? null : new Snapshot<TState>(document.State, document.Version, document.Position);
-    });
+    }, cancellationToken);
 
     /// <inheritdoc />
     public async Task SaveAsync<TState>(string streamId, Snapshot<TState> snapshot, CancellationToken cancellationToken)

@@ -26,14 +26,15 @@ public static partial class MartenEventSourcingExtensions
     /// Stores events in PostgreSQL at <paramref name="connectionString"/> through Marten. Schema creation follows
     /// Marten's environment profiles: created or updated automatically in Development, not at all elsewhere, where it
     /// is applied ahead of time (see docs/marten.md); set <c>AutoCreateSchemaObjects</c> in <paramref name="configure"/>
-    /// to choose explicitly. <paramref name="configure"/> runs last, to adjust Marten further.
+    /// to choose explicitly. <paramref name="configure"/> runs last, to adjust Marten further. A connection string
+    /// without a <c>Timeout</c> gets <see cref="ConnectTimeoutSeconds"/> seconds.
     /// </summary>
     public static EventSourcingBuilder UseMarten(this EventSourcingBuilder builder, string connectionString, Action<StoreOptions>? configure = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         return builder.UseMarten(options =>
         {
-            options.Connection(connectionString);
+            options.Connection(WithConnectTimeout(connectionString));
             configure?.Invoke(options);
         });
     }
@@ -83,6 +84,23 @@ public static partial class MartenEventSourcingExtensions
             services.GetService<ILogger<MartenEventStore>>(),
             services.GetService<TimeProvider>(),
             services.GetRequiredService<PersonalDataProtector>()));
+    }
+
+    /// <summary>
+    /// How long opening a connection may take when the connection string does not say (its <c>Timeout</c>): 5 seconds,
+    /// not Npgsql's 15. A database that accepts connections but does not answer (hung, or behind a network that drops
+    /// packets) then fails an operation in seconds, and so does the cancellation of a command already sent to it, which
+    /// opens a connection of its own.
+    /// </summary>
+    public const int ConnectTimeoutSeconds = 5;
+
+    /// <summary><paramref name="connectionString"/> with <see cref="ConnectTimeoutSeconds"/> unless it sets a <c>Timeout</c> itself.</summary>
+    internal static string WithConnectTimeout(string connectionString)
+    {
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        return given.ContainsKey("Timeout")
+            ? connectionString
+            : new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { Timeout = ConnectTimeoutSeconds }.ConnectionString;
     }
 
     /// <summary>Registers the view documents, and each stored projection with Marten: inline in appends, async on the daemon.</summary>

@@ -56,7 +56,7 @@ public sealed class PostgresKeyStore : WrappingKeyStore
         await ExecuteAsync(connection, $"insert into {_forgotten} (subject_id) values (@subject) on conflict do nothing", subjectId, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return deleted > 0;
-    });
+    }, cancellationToken);
 
     /// <inheritdoc />
     protected override async Task<WrappedKey?> ReadAsync(string subjectId, CancellationToken cancellationToken)

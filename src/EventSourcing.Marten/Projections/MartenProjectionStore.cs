@@ -56,7 +56,7 @@ public sealed partial class MartenProjectionStore : IProjectionStore
         }
 
         return new ProjectionState(projection, generations.Serving, serving, generations.Building, building);
-    });
+    }, cancellationToken);
 
     /// <inheritdoc />
     public Task<int> StartGenerationAsync(string projection, bool scratch, CancellationToken cancellationToken) =>
@@ -117,7 +117,7 @@ public sealed partial class MartenProjectionStore : IProjectionStore
         }
 
         await session.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
-    });
+    }, cancellationToken);
 
     /// <inheritdoc />
     public async IAsyncEnumerable<ViewRecord> ReadViewsAsync(string projection, int generation, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -138,7 +138,7 @@ public sealed partial class MartenProjectionStore : IProjectionStore
         var session = _store.QuerySession();
         await using var dispose = session.ConfigureAwait(false);
         return await ViewTable<TView>.FindAsync(session, projection, generation, id, cancellationToken).ConfigureAwait(false);
-    });
+    }, cancellationToken);
 
     /// <inheritdoc />
     public Task<IReadOnlyList<TView>> QueryAsync<TView>(string projection, int generation, Expression<Func<TView, bool>> predicate, CancellationToken cancellationToken)
@@ -147,7 +147,7 @@ public sealed partial class MartenProjectionStore : IProjectionStore
         var session = _store.QuerySession();
         await using var dispose = session.ConfigureAwait(false);
         return await ViewTable<TView>.QueryAsync(session, projection, generation, predicate, cancellationToken).ConfigureAwait(false);
-    });
+    }, cancellationToken);
 
     /// <inheritdoc />
     public Task<IReadOnlyList<DeadLetter>> ReadDeadLettersAsync(string projection, CancellationToken cancellationToken) => MartenErrors.GuardAsync<IReadOnlyList<DeadLetter>>(async () =>
@@ -156,7 +156,7 @@ public sealed partial class MartenProjectionStore : IProjectionStore
         await using var dispose = session.ConfigureAwait(false);
         var letters = await session.Query<DeadLetterDocument>().Where(d => d.Projection == projection).OrderBy(d => d.Position).ToListAsync(cancellationToken).ConfigureAwait(false);
         return [.. letters.Select(d => new DeadLetter(d.Projection, d.Position, d.EventId, d.StreamId, d.EventType, d.Error, d.FailedAt))];
-    });
+    }, cancellationToken);
 
     /// <inheritdoc />
     /// <remarks>Checkpoints move in other processes too, so this waits a short interval rather than for a signal.</remarks>
@@ -213,5 +213,5 @@ public sealed partial class MartenProjectionStore : IProjectionStore
                 // another process changed the generations first: read them again
             }
         }
-    });
+    }, cancellationToken);
 }

@@ -60,12 +60,22 @@ internal static class MartenErrors
     /// <summary>
     /// Runs <paramref name="operation"/> on the database: a lost or refused connection, a shutdown or a timeout becomes
     /// <see cref="EventStoreUnavailableException"/> (what the API answers 503 to), a missing schema its clear error.
+    /// Cancelled, it stops waiting at once: Npgsql cancels a command by asking the server, so against a server that
+    /// hangs a cancelled command would only end at its command timeout, then the connect timeout of the cancel request.
+    /// The operation is left to end on its own (its connection is then dropped); whoever cancelled moves on.
     /// </summary>
-    public static async Task<T> GuardAsync<T>(Func<Task<T>> operation)
+    public static async Task<T> GuardAsync<T>(Func<Task<T>> operation, CancellationToken cancellationToken)
     {
+        Task<T>? running = null;
         try
         {
-            return await operation().ConfigureAwait(false);
+            running = operation();
+            return await running.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (running is { IsCompleted: false })
+        {
+            _ = running.ContinueWith(static abandoned => abandoned.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            throw;
         }
         catch (Exception exception) when (exception is not (OperationCanceledException or EventStoreUnavailableException) && IsUnavailable(exception))
         {
@@ -77,12 +87,14 @@ internal static class MartenErrors
         }
     }
 
-    /// <inheritdoc cref="GuardAsync{T}(Func{Task{T}})"/>
-    public static Task GuardAsync(Func<Task> operation) => GuardAsync(async () =>
-    {
-        await operation().ConfigureAwait(false);
-        return true;
-    });
+    /// <inheritdoc cref="GuardAsync{T}(Func{Task{T}}, CancellationToken)"/>
+    public static Task GuardAsync(Func<Task> operation, CancellationToken cancellationToken) => GuardAsync(
+        async () =>
+        {
+            await operation().ConfigureAwait(false);
+            return true;
+        },
+        cancellationToken);
 
     private static EventStoreUnavailableException Unavailable(Exception exception) =>
         new($"The PostgreSQL event store is unavailable: {exception.GetBaseException().Message}", exception);

@@ -45,7 +45,7 @@ public sealed partial class MartenEventStore
             {
                 throw await ConflictAsync(streamId, expectedVersion, exception, cancellationToken).ConfigureAwait(false);
             }
-        }).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<AppendResult> AppendOnceAsync(string streamId, ExpectedVersion expectedVersion, IReadOnlyList<object> events, EventMetadata metadata, CancellationToken cancellationToken)

@@ -25,7 +25,7 @@ public sealed partial class MartenEventStore
             {
                 command.Parameters.AddWithValue("stream", streamId);
                 command.Parameters.AddWithValue("from", next);
-            }, cancellationToken)).ConfigureAwait(false);
+            }, cancellationToken), cancellationToken).ConfigureAwait(false);
             foreach (var envelope in page)
             {
                 yield return envelope;
@@ -85,7 +85,7 @@ public sealed partial class MartenEventStore
             {
                 command.Parameters.AddWithValue("from", next);
                 command.Parameters.AddWithValue("ceiling", ceiling);
-            }, cancellationToken)).ConfigureAwait(false);
+            }, cancellationToken), cancellationToken).ConfigureAwait(false);
             foreach (var envelope in page)
             {
                 yield return envelope;

@@ -60,7 +60,7 @@ public sealed partial class MartenEventStore : IEventStore, IAsyncDisposable
         {
             await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
             return await _highWater.DetectAsync(cancellationToken).ConfigureAwait(false);
-        }).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Stops listening for appends.</summary>
     public async ValueTask DisposeAsync()

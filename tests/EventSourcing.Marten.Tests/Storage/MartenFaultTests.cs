@@ -1,12 +1,15 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using EventSourcing.Commands;
 using EventSourcing.Deciders;
 using EventSourcing.Events;
 using EventSourcing.Hosting;
+using EventSourcing.Marten.Hosting;
 using EventSourcing.Privacy;
 using EventSourcing.Projections;
 using EventSourcing.Storage;
+using EventSourcing.Testing.Postgres;
 using EventSourcing.Tests.Shared.Domain;
 using EventSourcing.Tests.Shared.Postgres;
 using EventSourcing.Tests.Shared.Storage;
@@ -93,6 +96,57 @@ public sealed class MartenFaultTests(PostgresFixture postgres)
         await Assert.ThrowsAsync<EventStoreUnavailableException>(() => idempotency.AddAsync(record, Ct));
         await Assert.ThrowsAsync<EventStoreUnavailableException>(() => provider.GetRequiredService<ISnapshotStore>().LoadAsync<Tally>("tally-1", Ct));
         await Assert.ThrowsAsync<EventStoreUnavailableException>(() => provider.GetRequiredService<IKeyStore>().DeleteAsync("guest-1", Ct));
+    }
+
+    [Fact]
+    public async Task Cancelled_on_a_server_that_hangs_an_operation_gives_up_at_once_rather_than_at_the_driver_timeouts()
+    {
+        await using var server = await PostgresServer.StartAsync(new PostgresServerOptions { Restartable = true }, Ct);
+        await using var services = MartenStoreFixture.BuildServices(await server.CreateDatabaseAsync("hung", Ct), registry => ContractEvents.Registry(registry));
+        var store = services.GetRequiredService<IEventStore>();
+        await store.AppendAsync("stream-1", ExpectedVersion.Any, [ContractEvents.Thing(1)], EventMetadata.Empty, Ct); // a pooled connection, the schema in place
+        var waited = new List<TimeSpan>();
+
+        await server.PauseAsync(Ct);
+        try
+        {
+            foreach (var operation in new Func<CancellationToken, Task>[]
+            {
+                token => store.ReadStreamAsync("stream-1", 1, token).ToListAsync(token).AsTask(),
+                token => store.AppendAsync("stream-1", ExpectedVersion.Any, [ContractEvents.Thing(2)], EventMetadata.Empty, token),
+                token => store.ReadHeadPositionAsync(token),
+            })
+            {
+                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+                deadline.CancelAfter(TimeSpan.FromSeconds(1));
+                var clock = Stopwatch.StartNew();
+                await Assert.ThrowsAnyAsync<OperationCanceledException>(() => operation(deadline.Token));
+                waited.Add(clock.Elapsed);
+            }
+        }
+        finally
+        {
+            await server.ResumeAsync(Ct);
+        }
+
+        Assert.All(waited, w => Assert.InRange(w, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(3)));
+        Assert.Equal(1, (await store.ReadStreamAsync("stream-1", 1, Ct).ToListAsync(Ct)).Count(e => e.Data is ThingHappened { Number: 1 }));
+    }
+
+    [Theory]
+    [InlineData("Host=127.0.0.1;Username=postgres;Database=x", 5)]
+    [InlineData("Host=127.0.0.1;Username=postgres;Database=x;Timeout=9", 9)]
+    [InlineData("host=127.0.0.1;username=postgres;database=x;timeout=20", 20)]
+    public async Task A_connection_string_without_a_connect_timeout_gets_five_seconds_and_one_with_it_keeps_its_own(string connectionString, int seconds)
+    {
+        var services = new ServiceCollection().AddLogging();
+        services.AddEventSourcing(es => es.UseMarten(connectionString));
+        await using var provider = services.BuildServiceProvider();
+
+        await using var connection = provider.GetRequiredService<global::Marten.IDocumentStore>().Storage.Database.CreateConnection();
+
+        Assert.Equal(seconds, connection.ConnectionTimeout);
+        Assert.Equal(30, connection.CommandTimeout);
     }
 
     private static async Task CheckpointAsync(IProjectionStore views)
