@@ -23,6 +23,7 @@ builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 
 builder.Services.AddReservations(builder.Configuration);
 builder.Services.AddProblemDetails();
 builder.Services.AddExceptionHandler<ProblemDetailsExceptionHandler>();
+builder.Services.AddRequestDeadline();
 builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
 builder.Services.AddOpenApi();
 
@@ -39,6 +40,7 @@ app.UseStatusCodePages(context => ProblemDetailsExceptionHandler.WriteAsync(cont
     Title = ReasonPhrases.GetReasonPhrase(context.HttpContext.Response.StatusCode),
 }));
 app.UseMiddleware<RequestBodyLimit>();
+app.UseRequestTimeouts();
 
 app.MapOpenApi();
 app.MapScalarApiReference();
