@@ -31,8 +31,8 @@ public sealed record Outcome(string Kind, TimeSpan Sent, TimeSpan Answered, int?
 /// </summary>
 public sealed class ReservationLoad(HttpClient client, IReadOnlyList<DateOnly> days, Stopwatch clock)
 {
-    /// <summary>The longest a client waits for an answer: a request past it counts as hung.</summary>
-    public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(10);
+    /// <summary>The longest a client waits for an answer: a request past it counts as hung (the API's own deadline is 10 s).</summary>
+    public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(15);
 
     private readonly ConcurrentQueue<Outcome> _outcomes = new();
     private readonly ConcurrentDictionary<string, Placed> _acknowledged = new();
