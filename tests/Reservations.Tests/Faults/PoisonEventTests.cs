@@ -18,12 +18,14 @@ public sealed class PoisonEventTests(PostgresFixture postgres)
         await using var run = await LoadedSample.StartAsync(await postgres.CreateDatabaseAsync("poison", TestContext.Current.CancellationToken));
 
         await run.WaitForAcknowledgedAsync(60, TimeSpan.Zero, "before the poison event");
-        var poison = await run.Log.AppendAsync($"reservation-{Guid.NewGuid()}", "reservation-placed.v1", PoisonData, "legacy-import");
+        var poisoned = Guid.NewGuid();
+        var poison = await run.Log.AppendAsync($"reservation-{poisoned}", "reservation-placed.v1", PoisonData, "legacy-import");
         await run.WaitForAcknowledgedAsync(100, run.Now, "after the poison event");
         var (sentAgain, verdict) = await run.StopAndCheckAsync();
         var after = run.Load.Acknowledged.Values.Count(p => p.Position > poison);
         var statuses = await run.ProjectionsAsync();
         var letters = await run.Log.DeadLettersAsync();
+        using var history = await run.Client.GetAsync(Infrastructure.ReservationsApi.Url($"/reservations/{poisoned}/history"), TestContext.Current.CancellationToken);
 
         LoadFigures.Print("A poison event appended under load", run.Load,
         [
@@ -32,6 +34,7 @@ public sealed class PoisonEventTests(PostgresFixture postgres)
             ("dead letters per projection (admin status)", string.Join(", ", statuses.Select(s => $"{s.Name} {s.DeadLetters}"))),
             ("dead letters kept (projections and reactor) at positions", string.Join(", ", letters.Select(l => $"{l.Key} {string.Join('/', l)}"))),
             ("projection positions / head", string.Join(", ", statuses.Select(s => $"{s.Name} {s.Position}/{s.Head}"))),
+            ("the poisoned reservation's history (its stream cannot be read)", (int)history.StatusCode),
             .. verdict.Figures,
         ]);
 
