@@ -6,10 +6,10 @@ using Reservations.Domain;
 namespace Reservations;
 
 /// <summary>
-/// Every request answers within <see cref="ReservationOptions.RequestTimeout"/>: past it the request is cancelled, and
-/// the database commands with it, and answered 503 with Retry-After. A database that hangs, or a network to it that
-/// drops packets, then costs a client one bounded wait, not a connection held until the driver's own timeouts (15 s to
-/// connect, 30 s per command, each retried) run out.
+/// Every request answers within <see cref="ReservationOptions.RequestTimeout"/>: past it the request is cancelled (the
+/// store stops waiting for the database at once) and answered 503 with Retry-After. A database that hangs, or a network
+/// to it that drops packets, then costs a client one bounded wait, not one as long as the driver's own timeouts (30 s
+/// per command, then the cancellation's own wait for the server).
 /// </summary>
 public static class RequestDeadline
 {
