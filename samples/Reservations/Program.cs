@@ -31,6 +31,7 @@ builder.Services.AddCrossOrigin();
 builder.Services.AddWriteRateLimit();
 builder.Services.AddProblemDetails();
 builder.Services.AddExceptionHandler<ProblemDetailsExceptionHandler>();
+builder.Services.AddRequestDeadline();
 builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
 builder.Services.AddOpenApi();
 
@@ -50,6 +51,7 @@ app.UseStatusCodePages(context => ProblemDetailsExceptionHandler.WriteAsync(cont
 app.UseCors();
 app.UseRateLimiter();
 app.UseMiddleware<RequestBodyLimit>();
+app.UseRequestTimeouts();
 
 app.MapOpenApi("/openapi/v1.json"); // the one document: other names are 404 problems, not the generator's text/plain echo of the name
 app.MapScalarApiReference(scalar => scalar.DisableDefaultFonts()).WithSecurityHeadersPolicy(SecurityHeaders.ApiReferencePolicy); // no fonts from Scalar's CDN: the page loads nothing from another host

@@ -5,6 +5,7 @@ using EventSourcing.Events;
 using EventSourcing.Projections;
 using EventSourcing.Storage;
 using EventSourcing.Tests.Shared.Postgres;
+using EventSourcing.Tests.Shared.Samples;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Reservations;
@@ -101,29 +102,12 @@ public sealed partial class RebuildProcessTests(PostgresFixture postgres)
         return (process.ExitCode, await output + await errors);
     }
 
-    private static Process Start(string connectionString)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
-        start.ArgumentList.Add(SampleAssembly());
-        foreach (var argument in new[] { "projections", "rebuild", "reservation-details", "--yes" })
+    private static Process Start(string connectionString) =>
+        SampleProcess.Start(["projections", "rebuild", "reservation-details", "--yes"], new Dictionary<string, string?>
         {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment["ConnectionStrings__Postgres"] = connectionString;
-        start.Environment["EventSourcing__PersonalData__MasterKey"] = MasterKey;
-        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
-        return Process.Start(start)!;
-    }
-
-    /// <summary>The sample's assembly, copied beside this one (with its runtime configuration) since this project references it.</summary>
-    private static string SampleAssembly()
-    {
-        var path = Path.Combine(AppContext.BaseDirectory, "Reservations.dll");
-        return File.Exists(path) && File.Exists(Path.ChangeExtension(path, ".runtimeconfig.json"))
-            ? path
-            : throw new FileNotFoundException("The sample application is not beside the tests.", path);
-    }
+            ["ConnectionStrings__Postgres"] = connectionString,
+            ["EventSourcing__PersonalData__MasterKey"] = MasterKey,
+        });
 
     [GeneratedRegex(@"^Rebuilding reservation-details: (\d+) / (\d+) events")]
     private static partial Regex Progress();

@@ -8,4 +8,7 @@ public sealed class ReservationOptions
 
     /// <summary>The longest a read with <c>?atLeast=</c> waits for the views to catch up. Default 5 seconds.</summary>
     public TimeSpan ReadYourWritesTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The longest a request takes before it is answered 503 (<c>Reservations:RequestTimeout</c>). Default 10 seconds.</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }

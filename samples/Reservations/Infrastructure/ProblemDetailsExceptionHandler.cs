@@ -11,11 +11,14 @@ namespace Reservations;
 
 /// <summary>
 /// The one mapping from exceptions to problem details: validation 400 (with every failing field), unknown id 404,
-/// broken rule or conflict 409, If-Match mismatch 412, idempotency key reused 422, store unavailable 503, anything
-/// else 500 without stack trace or personal data.
+/// broken rule or conflict 409, If-Match mismatch 412, idempotency key reused 422, store unavailable 503 (with
+/// Retry-After), anything else 500 without stack trace or personal data.
 /// </summary>
 public sealed partial class ProblemDetailsExceptionHandler(IProblemDetailsService problems, ILogger<ProblemDetailsExceptionHandler> logger) : IExceptionHandler
 {
+    /// <summary>What a 503 says in Retry-After: a store outage is usually over within seconds, or lasts much longer.</summary>
+    private const string RetryAfterSeconds = "2";
+
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(httpContext);
@@ -39,7 +42,7 @@ public sealed partial class ProblemDetailsExceptionHandler(IProblemDetailsServic
             SubjectForgottenException => Problem(StatusCodes.Status409Conflict, "Guest forgotten", "This guest's personal data was erased; new personal data of theirs is not accepted."),
             DomainException domain => Problem(StatusCodes.Status409Conflict, "The request conflicts with the reservation's state", domain.Message),
             ConcurrencyException => Problem(StatusCodes.Status409Conflict, "Concurrent change", "The reservation changed while the request was handled; try again."),
-            EventStoreUnavailableException => Problem(StatusCodes.Status503ServiceUnavailable, "Temporarily unavailable", "The event store cannot be reached; try again shortly."),
+            EventStoreUnavailableException => Unavailable("The event store cannot be reached; try again shortly."),
             _ => null,
         };
 
@@ -51,7 +54,7 @@ public sealed partial class ProblemDetailsExceptionHandler(IProblemDetailsServic
 
         if (problem.Status == StatusCodes.Status503ServiceUnavailable)
         {
-            httpContext.Response.Headers.RetryAfter = "2";
+            httpContext.Response.Headers.RetryAfter = RetryAfterSeconds;
         }
 
         httpContext.Response.StatusCode = problem.Status!.Value;
@@ -61,6 +64,15 @@ public sealed partial class ProblemDetailsExceptionHandler(IProblemDetailsServic
         }
 
         return true;
+    }
+
+    /// <summary>Answers 503 with Retry-After: the store is unreachable or too slow, and a retry shortly may succeed.</summary>
+    public static Task WriteUnavailableAsync(HttpContext httpContext, string detail)
+    {
+        ArgumentNullException.ThrowIfNull(httpContext);
+        httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        httpContext.Response.Headers.RetryAfter = RetryAfterSeconds;
+        return WriteAsync(httpContext, Unavailable(detail));
     }
 
     /// <summary>Writes <paramref name="problem"/> as <c>application/problem+json</c>, whatever the request accepts.</summary>
@@ -73,6 +85,8 @@ public sealed partial class ProblemDetailsExceptionHandler(IProblemDetailsServic
     }
 
     private static ProblemDetails Problem(int status, string title, string? detail) => new() { Status = status, Title = title, Detail = detail };
+
+    private static ProblemDetails Unavailable(string detail) => Problem(StatusCodes.Status503ServiceUnavailable, "Temporarily unavailable", detail);
 
     /// <summary>The framework's own messages name parameters and types, never values; ours are written to be shown.</summary>
     private static string Safe(BadHttpRequestException bad) => Problems.Truncate(bad.Message.ReplaceLineEndings(" "));

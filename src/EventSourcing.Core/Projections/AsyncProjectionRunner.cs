@@ -1,4 +1,5 @@
 using EventSourcing.Events;
+using EventSourcing.Hosting;
 using EventSourcing.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -10,7 +11,8 @@ namespace EventSourcing.Projections;
 /// Runs the async projections of stores without a daemon of their own (the in-memory store): one loop per projection
 /// follows the log from the serving generation's checkpoint, applies pages of events and commits views and checkpoint
 /// together. After a rebuild swaps generations it simply continues from the new generation's checkpoint. Failing
-/// events are dead-lettered (or stop the projection) as the registration says; other errors are retried.
+/// events are dead-lettered (or stop the projection) as the registration says; other errors are retried with a pause
+/// growing to 5 seconds, logged.
 /// </summary>
 public sealed partial class AsyncProjectionRunner : BackgroundService
 {
@@ -36,49 +38,49 @@ public sealed partial class AsyncProjectionRunner : BackgroundService
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(_catalog.All.Where(r => r.Lifecycle == ProjectionLifecycle.Async).Select(r => RunAsync(r, stoppingToken)));
 
-    /// <summary>Follows the log for one projection until <paramref name="cancellationToken"/> is cancelled.</summary>
+    /// <summary>Follows the log for one projection until <paramref name="cancellationToken"/> is cancelled, or a poison event stops it.</summary>
     internal async Task RunAsync(ProjectionRegistration registration, CancellationToken cancellationToken)
     {
         await Task.Yield();
-        var page = new List<EventEnvelope>(GenerationBuilder.PageSize);
-        while (!cancellationToken.IsCancellationRequested)
+        var retry = FollowerRetry.Create(_timeProvider, (exception, attempt, pause) => LogRetrying(_logger, exception, registration.Name, attempt, pause), permanent: e => e is ProjectionFailedException);
+        try
         {
-            try
+            while (!cancellationToken.IsCancellationRequested)
             {
-                var state = await _views.ReadStateAsync(registration.Name, cancellationToken).ConfigureAwait(false);
-                await foreach (var envelope in _events.ReadAllAsync(state.ServingPosition + 1, cancellationToken).ConfigureAwait(false))
-                {
-                    page.Add(envelope);
-                    if (page.Count == GenerationBuilder.PageSize)
-                    {
-                        break;
-                    }
-                }
-
-                if (page.Count > 0)
-                {
-                    await _builder.CommitAsync(registration, state.ServingGeneration, page, registration.OnPoisonEvent, cancellationToken).ConfigureAwait(false);
-                    continue;
-                }
-
-                await WaitForAppendAsync(state.ServingPosition + 1, cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (ProjectionFailedException failure)
-            {
-                LogStopped(_logger, failure, registration.Name);
-                return;
-            }
-            catch (Exception exception)
-            {
-                page.Clear();
-                LogRetrying(_logger, exception, registration.Name);
-                await Task.Delay(TimeSpan.FromSeconds(1), _timeProvider, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                await retry.ExecuteAsync(token => new ValueTask(StepAsync(registration, token)), cancellationToken).ConfigureAwait(false);
             }
         }
+        catch (Exception) when (cancellationToken.IsCancellationRequested)
+        {
+            // stopping
+        }
+        catch (ProjectionFailedException failure)
+        {
+            LogStopped(_logger, failure, registration.Name);
+        }
+    }
+
+    /// <summary>Applies the next page of events, or waits for one to be appended.</summary>
+    private async Task StepAsync(ProjectionRegistration registration, CancellationToken cancellationToken)
+    {
+        var state = await _views.ReadStateAsync(registration.Name, cancellationToken).ConfigureAwait(false);
+        var page = new List<EventEnvelope>(GenerationBuilder.PageSize);
+        await foreach (var envelope in _events.ReadAllAsync(state.ServingPosition + 1, cancellationToken).ConfigureAwait(false))
+        {
+            page.Add(envelope);
+            if (page.Count == GenerationBuilder.PageSize)
+            {
+                break;
+            }
+        }
+
+        if (page.Count > 0)
+        {
+            await _builder.CommitAsync(registration, state.ServingGeneration, page, registration.OnPoisonEvent, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await WaitForAppendAsync(state.ServingPosition + 1, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task WaitForAppendAsync(long position, CancellationToken cancellationToken)
@@ -92,6 +94,6 @@ public sealed partial class AsyncProjectionRunner : BackgroundService
     [LoggerMessage(Level = LogLevel.Error, Message = "Projection {Projection} stopped on a poison event; fix it and restart, or rebuild")]
     private static partial void LogStopped(ILogger logger, Exception exception, string projection);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Projection {Projection} failed to apply a page; retrying")]
-    private static partial void LogRetrying(ILogger logger, Exception exception, string projection);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Projection {Projection} failed to apply a page (attempt {Attempt}); retrying in {Pause}")]
+    private static partial void LogRetrying(ILogger logger, Exception exception, string projection, int attempt, TimeSpan pause);
 }

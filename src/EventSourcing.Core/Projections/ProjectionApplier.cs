@@ -6,7 +6,8 @@ namespace EventSourcing.Projections;
 /// The one way events are applied to stored views, whoever runs the projection (inline, the async runner, Marten's
 /// daemon, a rebuild, a verification): load every view the events touch, evolve in position order skipping events a
 /// view already holds, and put the changed records and the checkpoint in the same batch. An event is applied to all of
-/// its views or to none: if the projection throws, the event is dead-lettered (or the run stops) as a whole.
+/// its views or to none: if the projection throws, or the event cannot be read (<see cref="UnreadableEvent"/>), the
+/// event is dead-lettered (or the run stops) as a whole.
 /// </summary>
 internal static class ProjectionApplier
 {
@@ -28,6 +29,12 @@ internal static class ProjectionApplier
         var allIds = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < events.Count; i++)
         {
+            if (events[i].Data is UnreadableEvent unreadable)
+            {
+                targets[i] = (events[i], null, unreadable.Error); // whether the projection needed it, nobody can tell
+                continue;
+            }
+
             try
             {
                 var ids = projection.ViewIds(events[i]).Distinct(StringComparer.Ordinal).ToArray();
@@ -51,8 +58,7 @@ internal static class ProjectionApplier
             var error = idError ?? Evolve(projection, @event, ids!, records, pending);
             if (error is not null)
             {
-                var letter = new DeadLetter(projection.Name, @event.Position, @event.EventId, @event.StreamId, @event.EventType,
-                    $"{error.GetType().Name}: {error.Message}", timeProvider.GetUtcNow());
+                var letter = DeadLetter.For(projection.Name, @event, error, timeProvider.GetUtcNow());
                 if (policy == PoisonEventPolicy.Stop)
                 {
                     throw new ProjectionFailedException(letter, error);

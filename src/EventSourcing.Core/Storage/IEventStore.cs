@@ -20,17 +20,21 @@ public interface IEventWriter
 public interface IEventReader
 {
     /// <summary>The events of <paramref name="streamId"/> from version <paramref name="fromVersion"/> (inclusive; 1 is the first), in order. Empty for a stream that does not exist.</summary>
+    /// <exception cref="UnknownEventTypeException">An event's stored type name is not registered.</exception>
+    /// <exception cref="EventDeserializationException">An event's data does not fit its type.</exception>
     IAsyncEnumerable<EventEnvelope> ReadStreamAsync(string streamId, long fromVersion, CancellationToken cancellationToken);
 
     /// <summary>
     /// The whole log from <paramref name="fromPosition"/> (inclusive) up to the head as of the call, in position order.
-    /// Never returns an event past a position that a transaction still in flight may yet fill.
+    /// Never returns an event past a position that a transaction still in flight may yet fill. An event that cannot be
+    /// read as its type comes as an <see cref="UnreadableEvent"/>, in its place.
     /// </summary>
     IAsyncEnumerable<EventEnvelope> ReadAllAsync(long fromPosition, CancellationToken cancellationToken);
 
     /// <summary>
     /// Follows the log live from <paramref name="fromPosition"/> (inclusive): yields what is stored, then waits for
-    /// each next append. Ends only when <paramref name="cancellationToken"/> is cancelled.
+    /// each next append. Ends only when <paramref name="cancellationToken"/> is cancelled. An event that cannot be read
+    /// as its type comes as an <see cref="UnreadableEvent"/>, in its place.
     /// </summary>
     IAsyncEnumerable<EventEnvelope> SubscribeAllAsync(long fromPosition, CancellationToken cancellationToken);
 

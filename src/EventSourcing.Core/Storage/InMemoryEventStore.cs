@@ -157,7 +157,7 @@ public sealed class InMemoryEventStore : IEventStore, IDisposable
         for (var index = (int)Math.Max(fromPosition - 1, 0); index < count; index++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            yield return ToEnvelope(_log[index]);
+            yield return ToEnvelopeOrUnreadable(_log[index]);
         }
     }
 
@@ -180,7 +180,7 @@ public sealed class InMemoryEventStore : IEventStore, IDisposable
             for (; next < count; next++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                yield return ToEnvelope(_log[next]);
+                yield return ToEnvelopeOrUnreadable(_log[next]);
             }
         }
     }
@@ -229,6 +229,19 @@ public sealed class InMemoryEventStore : IEventStore, IDisposable
         }
 
         return envelope;
+    }
+
+    /// <summary>The envelope for a reader of the whole log: an event that cannot be read comes as <see cref="UnreadableEvent"/>.</summary>
+    private EventEnvelope ToEnvelopeOrUnreadable(StoredEvent stored)
+    {
+        try
+        {
+            return ToEnvelope(stored);
+        }
+        catch (Exception exception) when (UnreadableEvent.IsAbout(exception))
+        {
+            return ToEnvelope(stored, stored.EventType, new UnreadableEvent(exception));
+        }
     }
 
     private static EventEnvelope ToEnvelope(StoredEvent stored, string eventType, object data) =>

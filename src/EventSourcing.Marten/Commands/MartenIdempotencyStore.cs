@@ -1,4 +1,5 @@
 using EventSourcing.Commands;
+using EventSourcing.Marten.Storage;
 using Marten;
 using Microsoft.Extensions.Options;
 
@@ -11,18 +12,23 @@ public sealed class MartenIdempotencyStore(IDocumentStore store, IOptions<Idempo
     private readonly TimeProvider _timeProvider = timeProvider ?? TimeProvider.System;
 
     /// <inheritdoc />
-    public async Task<IdempotencyRecord?> FindAsync(Guid commandId, CancellationToken cancellationToken)
+    public Task<IdempotencyRecord?> FindAsync(Guid commandId, CancellationToken cancellationToken) => MartenErrors.GuardAsync(async () =>
     {
         var session = store.QuerySession();
         await using var dispose = session.ConfigureAwait(false);
         var document = await session.LoadAsync<IdempotencyDocument>(commandId, cancellationToken).ConfigureAwait(false);
         return document is null || _timeProvider.GetUtcNow() - document.CreatedAt > _retention ? null : document.ToRecord();
-    }
+    }, cancellationToken);
 
     /// <inheritdoc />
-    public async Task<IdempotencyRecord> AddAsync(IdempotencyRecord record, CancellationToken cancellationToken)
+    public Task<IdempotencyRecord> AddAsync(IdempotencyRecord record, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
+        return MartenErrors.GuardAsync(() => AddOnceAsync(record, cancellationToken), cancellationToken);
+    }
+
+    private async Task<IdempotencyRecord> AddOnceAsync(IdempotencyRecord record, CancellationToken cancellationToken)
+    {
         var session = store.LightweightSession();
         await using (session.ConfigureAwait(false))
         {
@@ -32,7 +38,7 @@ public sealed class MartenIdempotencyStore(IDocumentStore store, IOptions<Idempo
                 await session.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
                 return record;
             }
-            catch (Exception exception) when (exception.GetType().Name is "DocumentAlreadyExistsException" or "MartenCommandException")
+            catch (Exception exception) when (exception.GetType().Name is "DocumentAlreadyExistsException" or "MartenCommandException" && !MartenErrors.IsUnavailable(exception))
             {
                 // another node recorded this command first: its record wins
             }

@@ -1,4 +1,5 @@
 using EventSourcing.Deciders;
+using EventSourcing.Marten.Storage;
 using EventSourcing.Privacy;
 using Marten;
 
@@ -8,13 +9,13 @@ namespace EventSourcing.Marten.Deciders;
 public sealed class MartenSnapshotStore(IDocumentStore store, PersonalDataProtector? protector = null) : ISnapshotStore
 {
     /// <inheritdoc />
-    public async Task<Snapshot<TState>?> LoadAsync<TState>(string streamId, CancellationToken cancellationToken)
+    public Task<Snapshot<TState>?> LoadAsync<TState>(string streamId, CancellationToken cancellationToken) => MartenErrors.GuardAsync(async () =>
     {
         var session = store.QuerySession();
         await using var dispose = session.ConfigureAwait(false);
         var document = await session.LoadAsync<SnapshotDocument<TState>>(streamId, cancellationToken).ConfigureAwait(false);
         return document is null ? null : new Snapshot<TState>(document.State, document.Version, document.Position);
-    }
+    }, cancellationToken);
 
     /// <inheritdoc />
     public async Task SaveAsync<TState>(string streamId, Snapshot<TState> snapshot, CancellationToken cancellationToken)

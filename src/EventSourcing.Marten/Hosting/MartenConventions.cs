@@ -27,6 +27,10 @@ public static class MartenConventions
         options.Events.MetadataConfig.UserNameEnabled = true;
         options.Events.UseListenNotifyForEventAppends = true;
         options.Events.EnableUniqueIndexOnEventId = true;
+
+        // The daemon looks for the projections' locks again this often, also after a database outage: 5 s by default,
+        // which keeps the async views (and read-your-writes) behind for that long once the database is back.
+        options.Projections.LeadershipPollingTime = 1_000;
         foreach (var (name, type) in registry.Registrations)
         {
             options.Events.MapEventType(type, name);
@@ -48,19 +52,43 @@ public static class MartenConventions
     }
 
     /// <summary>
-    /// <paramref name="connectionString"/> with Npgsql's automatic statement preparation on (<c>Max Auto Prepare=50</c>,
-    /// <c>Auto Prepare Min Usages=2</c>) unless it says otherwise. Every command runs the same few statements (read a stream,
-    /// append, idempotency and key look-ups); prepared, PostgreSQL no longer parses and plans them each time, which
-    /// roughly halves the database's CPU per command (docs/benchmarks.md). Set <c>Max Auto Prepare=0</c> to turn it off,
-    /// e.g. behind a connection pooler that cannot keep prepared statements.
+    /// How long opening a connection may take when the connection string does not say (its <c>Timeout</c>): 5 seconds,
+    /// not Npgsql's 15. A database that accepts connections but does not answer (hung, or behind a network that drops
+    /// packets) then fails an operation in seconds, and so does the cancellation of a command already sent to it, which
+    /// opens a connection of its own.
     /// </summary>
-    public static string WithPreparedStatements(string connectionString)
+    public const int ConnectTimeoutSeconds = 5;
+
+    /// <summary>
+    /// <paramref name="connectionString"/> with EventSourcing's defaults for what it does not set itself: a connect
+    /// <c>Timeout</c> of <see cref="ConnectTimeoutSeconds"/>, and Npgsql's automatic statement preparation
+    /// (<c>Max Auto Prepare=50</c>, <c>Auto Prepare Min Usages=2</c>). Every command runs the same few statements (read a
+    /// stream, append, idempotency and key look-ups); prepared, PostgreSQL no longer parses and plans them each time,
+    /// which roughly halves the database's CPU per command (docs/benchmarks.md). Set <c>Max Auto Prepare=0</c> to turn it
+    /// off, e.g. behind a connection pooler that cannot keep prepared statements.
+    /// </summary>
+    public static string WithConnectionDefaults(string connectionString)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
-        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
-        var chosen = given.Keys.Cast<string>().Any(key => key.Replace(" ", string.Empty, StringComparison.Ordinal).Equals("MaxAutoPrepare", StringComparison.OrdinalIgnoreCase));
-        return chosen
-            ? connectionString
-            : new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { MaxAutoPrepare = 50, AutoPrepareMinUsages = 2 }.ConnectionString;
-    }
-}
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString }.Keys.Cast<string>()
+            .Select(key => key.Replace(" ", string.Empty, StringComparison.Ordinal))
+            .ToHashSet(StringComparer.OrdinalIgnoreCase);
+        if (given.Contains("Timeout") && given.Contains("MaxAutoPrepare"))
+        {
+            return connectionString;
+        }
+
+        var tuned = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        if (!given.Contains("Timeout"))
+        {
+            tuned.Timeout = ConnectTimeoutSeconds;
+        }
+
+        if (!given.Contains("MaxAutoPrepare"))
+        {
+            tuned.MaxAutoPrepare = 50;
+            tuned.AutoPrepareMinUsages = 2;
+        }
+
+        return tuned.ConnectionString;
+    }}

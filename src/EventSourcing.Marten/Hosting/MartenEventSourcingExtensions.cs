@@ -26,15 +26,16 @@ public static partial class MartenEventSourcingExtensions
     /// Stores events in PostgreSQL at <paramref name="connectionString"/> through Marten. Schema creation follows
     /// Marten's environment profiles: created or updated automatically in Development, not at all elsewhere, where it
     /// is applied ahead of time (see docs/marten.md); set <c>AutoCreateSchemaObjects</c> in <paramref name="configure"/>
-    /// to choose explicitly. <paramref name="configure"/> runs last, to adjust Marten further. Statements are prepared
-    /// automatically unless the connection string sets <c>Max Auto Prepare</c> (<see cref="MartenConventions.WithPreparedStatements"/>).
+    /// to choose explicitly. <paramref name="configure"/> runs last, to adjust Marten further. The connection string
+    /// gets a 5 s connect timeout and automatic statement preparation unless it sets them itself
+    /// (<see cref="MartenConventions.WithConnectionDefaults"/>).
     /// </summary>
     public static EventSourcingBuilder UseMarten(this EventSourcingBuilder builder, string connectionString, Action<StoreOptions>? configure = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         return builder.UseMarten(options =>
         {
-            options.Connection(MartenConventions.WithPreparedStatements(connectionString));
+            options.Connection(MartenConventions.WithConnectionDefaults(connectionString));
             configure?.Invoke(options);
         });
     }

@@ -46,7 +46,7 @@ public sealed class PostgresKeyStore : WrappingKeyStore
     }
 
     /// <inheritdoc />
-    public override async Task<bool> DeleteAsync(string subjectId, CancellationToken cancellationToken)
+    public override Task<bool> DeleteAsync(string subjectId, CancellationToken cancellationToken) => MartenErrors.GuardAsync(async () =>
     {
         var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var disposeConnection = connection.ConfigureAwait(false);
@@ -56,7 +56,7 @@ public sealed class PostgresKeyStore : WrappingKeyStore
         await ExecuteAsync(connection, $"insert into {_forgotten} (subject_id) values (@subject) on conflict do nothing", subjectId, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return deleted > 0;
-    }
+    }, cancellationToken);
 
     /// <inheritdoc />
     protected override async Task<WrappedKey?> ReadAsync(string subjectId, CancellationToken cancellationToken)

@@ -1,3 +1,4 @@
+using EventSourcing.Marten.Storage;
 using EventSourcing.Projections;
 using Marten;
 
@@ -13,7 +14,27 @@ public sealed partial class MartenProjectionStore
         private readonly List<DeadLetter> _deadLetters = [];
         private long _checkpoint;
 
-        public async Task<IReadOnlyDictionary<string, ViewRecord>> LoadAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
+        public Task<IReadOnlyDictionary<string, ViewRecord>> LoadAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken) =>
+            GuardedAsync(() => LoadCoreAsync(ids, cancellationToken), cancellationToken);
+
+        public Task CommitAsync(CancellationToken cancellationToken) => GuardedAsync(async () =>
+        {
+            await CommitCoreAsync(cancellationToken).ConfigureAwait(false);
+            return true;
+        }, cancellationToken);
+
+        public void Put(ViewRecord record) => _puts[record.Id] = record;
+
+        public void DeadLetter(DeadLetter letter) => _deadLetters.Add(letter);
+
+        public void Checkpoint(long position) => _checkpoint = Math.Max(_checkpoint, position);
+
+        public ValueTask DisposeAsync() => ownsSession ? ((IDocumentSession)operations).DisposeAsync() : ValueTask.CompletedTask;
+
+        /// <summary>In a session of its own, database errors are the store's; in the daemon's or an append's, they are left to their owner.</summary>
+        private Task<T> GuardedAsync<T>(Func<Task<T>> operation, CancellationToken cancellationToken) => ownsSession ? MartenErrors.GuardAsync(operation, cancellationToken) : operation();
+
+        private async Task<IReadOnlyDictionary<string, ViewRecord>> LoadCoreAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
         {
             if (table is null)
             {
@@ -24,13 +45,7 @@ public sealed partial class MartenProjectionStore
             return records.ToDictionary(r => r.Id, StringComparer.Ordinal);
         }
 
-        public void Put(ViewRecord record) => _puts[record.Id] = record;
-
-        public void DeadLetter(DeadLetter letter) => _deadLetters.Add(letter);
-
-        public void Checkpoint(long position) => _checkpoint = Math.Max(_checkpoint, position);
-
-        public async Task CommitAsync(CancellationToken cancellationToken)
+        private async Task CommitCoreAsync(CancellationToken cancellationToken)
         {
             if (_puts.Count > 0)
             {
@@ -70,7 +85,5 @@ public sealed partial class MartenProjectionStore
             _puts.Clear();
             _deadLetters.Clear();
         }
-
-        public ValueTask DisposeAsync() => ownsSession ? ((IDocumentSession)operations).DisposeAsync() : ValueTask.CompletedTask;
     }
 }

@@ -3,6 +3,7 @@ using System.Linq.Expressions;
 using System.Runtime.CompilerServices;
 using EventSourcing.Projections;
 using EventSourcing.Storage;
+using EventSourcing.Marten.Storage;
 using JasperFx;
 using Marten;
 
@@ -43,7 +44,7 @@ public sealed partial class MartenProjectionStore : IProjectionStore
     }
 
     /// <inheritdoc />
-    public async Task<ProjectionState> ReadStateAsync(string projection, CancellationToken cancellationToken)
+    public Task<ProjectionState> ReadStateAsync(string projection, CancellationToken cancellationToken) => MartenErrors.GuardAsync(async () =>
     {
         var session = _store.QuerySession();
         await using var dispose = session.ConfigureAwait(false);
@@ -55,7 +56,7 @@ public sealed partial class MartenProjectionStore : IProjectionStore
         }
 
         return new ProjectionState(projection, generations.Serving, serving, generations.Building, building);
-    }
+    }, cancellationToken);
 
     /// <inheritdoc />
     public Task<int> StartGenerationAsync(string projection, bool scratch, CancellationToken cancellationToken) =>
@@ -97,7 +98,7 @@ public sealed partial class MartenProjectionStore : IProjectionStore
         }, SwapLock(projection), cancellationToken);
 
     /// <inheritdoc />
-    public async Task DropGenerationAsync(string projection, int generation, CancellationToken cancellationToken)
+    public Task DropGenerationAsync(string projection, int generation, CancellationToken cancellationToken) => MartenErrors.GuardAsync(async () =>
     {
         var session = _store.LightweightSession();
         await using var dispose = session.ConfigureAwait(false);
@@ -116,7 +117,7 @@ public sealed partial class MartenProjectionStore : IProjectionStore
         }
 
         await session.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
-    }
+    }, cancellationToken);
 
     /// <inheritdoc />
     public async IAsyncEnumerable<ViewRecord> ReadViewsAsync(string projection, int generation, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -131,31 +132,31 @@ public sealed partial class MartenProjectionStore : IProjectionStore
     }
 
     /// <inheritdoc />
-    public async Task<TView?> FindAsync<TView>(string projection, int generation, string id, CancellationToken cancellationToken)
-        where TView : class
+    public Task<TView?> FindAsync<TView>(string projection, int generation, string id, CancellationToken cancellationToken)
+        where TView : class => MartenErrors.GuardAsync(async () =>
     {
         var session = _store.QuerySession();
         await using var dispose = session.ConfigureAwait(false);
         return await ViewTable<TView>.FindAsync(session, projection, generation, id, cancellationToken).ConfigureAwait(false);
-    }
+    }, cancellationToken);
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<TView>> QueryAsync<TView>(string projection, int generation, Expression<Func<TView, bool>> predicate, CancellationToken cancellationToken)
-        where TView : class
+    public Task<IReadOnlyList<TView>> QueryAsync<TView>(string projection, int generation, Expression<Func<TView, bool>> predicate, CancellationToken cancellationToken)
+        where TView : class => MartenErrors.GuardAsync(async () =>
     {
         var session = _store.QuerySession();
         await using var dispose = session.ConfigureAwait(false);
         return await ViewTable<TView>.QueryAsync(session, projection, generation, predicate, cancellationToken).ConfigureAwait(false);
-    }
+    }, cancellationToken);
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<DeadLetter>> ReadDeadLettersAsync(string projection, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<DeadLetter>> ReadDeadLettersAsync(string projection, CancellationToken cancellationToken) => MartenErrors.GuardAsync<IReadOnlyList<DeadLetter>>(async () =>
     {
         var session = _store.QuerySession();
         await using var dispose = session.ConfigureAwait(false);
         var letters = await session.Query<DeadLetterDocument>().Where(d => d.Projection == projection).OrderBy(d => d.Position).ToListAsync(cancellationToken).ConfigureAwait(false);
         return [.. letters.Select(d => new DeadLetter(d.Projection, d.Position, d.EventId, d.StreamId, d.EventType, d.Error, d.FailedAt))];
-    }
+    }, cancellationToken);
 
     /// <inheritdoc />
     /// <remarks>Checkpoints move in other processes too, so this waits a short interval rather than for a signal.</remarks>
@@ -186,7 +187,7 @@ public sealed partial class MartenProjectionStore : IProjectionStore
             ? _tables.GetOrAdd(registration.Projection.ViewType, IViewTable.For)
             : null;
 
-    private async Task<int> UpdateGenerationsAsync(string projection, Func<ProjectionGenerations, int> update, string? exclusiveLock, CancellationToken cancellationToken)
+    private Task<int> UpdateGenerationsAsync(string projection, Func<ProjectionGenerations, int> update, string? exclusiveLock, CancellationToken cancellationToken) => MartenErrors.GuardAsync(async () =>
     {
         for (var attempt = 0; ; attempt++)
         {
@@ -212,5 +213,5 @@ public sealed partial class MartenProjectionStore : IProjectionStore
                 // another process changed the generations first: read them again
             }
         }
-    }
+    }, cancellationToken);
 }

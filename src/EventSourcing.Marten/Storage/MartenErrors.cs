@@ -49,15 +49,54 @@ internal static class MartenErrors
     }
 
     /// <summary>Whether <paramref name="exception"/> says a table or function of the schema does not exist.</summary>
-    public static bool IsMissingSchema(Exception exception) =>
+    private static bool IsMissingSchema(Exception exception) =>
         Postgres(exception)?.SqlState is PostgresErrorCodes.UndefinedTable or PostgresErrorCodes.UndefinedFunction;
 
-    public static InvalidOperationException MissingSchema(Exception exception) =>
+    private static InvalidOperationException MissingSchema(Exception exception) =>
         new($"The event store's schema is missing or out of date in this database ({Postgres(exception)?.MessageText}). " +
             "Apply it ahead of time (IDocumentStore.Storage.ApplyAllConfiguredChangesToDatabaseAsync(), see docs/marten.md), " +
             "or let it be created at run time with AutoCreateSchemaObjects = CreateOrUpdate.", exception);
 
-    public static EventStoreUnavailableException Unavailable(Exception exception) =>
+    /// <summary>
+    /// Runs <paramref name="operation"/> on the database: a lost or refused connection, a shutdown or a timeout becomes
+    /// <see cref="EventStoreUnavailableException"/> (what the API answers 503 to), a missing schema its clear error.
+    /// Cancelled, it stops waiting at once: Npgsql cancels a command by asking the server, so against a server that
+    /// hangs a cancelled command would only end at its command timeout, then the connect timeout of the cancel request.
+    /// The operation is left to end on its own (its connection is then dropped); whoever cancelled moves on.
+    /// </summary>
+    public static async Task<T> GuardAsync<T>(Func<Task<T>> operation, CancellationToken cancellationToken)
+    {
+        Task<T>? running = null;
+        try
+        {
+            running = operation();
+            return await running.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (running is { IsCompleted: false })
+        {
+            _ = running.ContinueWith(static abandoned => abandoned.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            throw;
+        }
+        catch (Exception exception) when (exception is not (OperationCanceledException or EventStoreUnavailableException) && IsUnavailable(exception))
+        {
+            throw Unavailable(exception);
+        }
+        catch (Exception exception) when (IsMissingSchema(exception))
+        {
+            throw MissingSchema(exception);
+        }
+    }
+
+    /// <inheritdoc cref="GuardAsync{T}(Func{Task{T}}, CancellationToken)"/>
+    public static Task GuardAsync(Func<Task> operation, CancellationToken cancellationToken) => GuardAsync(
+        async () =>
+        {
+            await operation().ConfigureAwait(false);
+            return true;
+        },
+        cancellationToken);
+
+    private static EventStoreUnavailableException Unavailable(Exception exception) =>
         new($"The PostgreSQL event store is unavailable: {exception.GetBaseException().Message}", exception);
 
     private static PostgresException? Postgres(Exception exception)

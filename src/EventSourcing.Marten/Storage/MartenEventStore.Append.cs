@@ -19,38 +19,33 @@ public sealed partial class MartenEventStore
             _registry.GetName(@event.GetType()); // an unregistered type fails before anything is sent
         }
 
-        try
+        return await MartenErrors.GuardAsync(async () =>
         {
-            return await AppendOnceAsync(streamId, expectedVersion, events, metadata, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception exception) when (metadata.CommandId is not null && (MartenErrors.IsDuplicateEventId(exception) || MartenErrors.IsConflict(exception)))
-        {
-            // The command's events may already be stored (a retry after an ambiguous commit): then it is a repeat, not an error.
-            var applied = await FindAppliedAsync(streamId, metadata, events.Count, cancellationToken).ConfigureAwait(false);
-            if (applied is not null)
+            try
             {
-                return applied;
+                return await AppendOnceAsync(streamId, expectedVersion, events, metadata, cancellationToken).ConfigureAwait(false);
             }
+            catch (Exception exception) when (metadata.CommandId is not null && (MartenErrors.IsDuplicateEventId(exception) || MartenErrors.IsConflict(exception)))
+            {
+                // The command's events may already be stored (a retry after an ambiguous commit): then it is a repeat, not an error.
+                var applied = await FindAppliedAsync(streamId, metadata, events.Count, cancellationToken).ConfigureAwait(false);
+                if (applied is not null)
+                {
+                    return applied;
+                }
 
-            if (MartenErrors.IsConflict(exception))
+                if (MartenErrors.IsConflict(exception))
+                {
+                    throw await ConflictAsync(streamId, expectedVersion, exception, cancellationToken).ConfigureAwait(false);
+                }
+
+                throw;
+            }
+            catch (Exception exception) when (MartenErrors.IsConflict(exception))
             {
                 throw await ConflictAsync(streamId, expectedVersion, exception, cancellationToken).ConfigureAwait(false);
             }
-
-            throw;
-        }
-        catch (Exception exception) when (MartenErrors.IsConflict(exception))
-        {
-            throw await ConflictAsync(streamId, expectedVersion, exception, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception exception) when (exception is not OperationCanceledException && MartenErrors.IsUnavailable(exception))
-        {
-            throw MartenErrors.Unavailable(exception);
-        }
-        catch (Exception exception) when (MartenErrors.IsMissingSchema(exception))
-        {
-            throw MartenErrors.MissingSchema(exception);
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<AppendResult> AppendOnceAsync(string streamId, ExpectedVersion expectedVersion, IReadOnlyList<object> events, EventMetadata metadata, CancellationToken cancellationToken)

@@ -21,11 +21,11 @@ public sealed partial class MartenEventStore
         var next = fromVersion;
         while (true)
         {
-            var page = await GuardAsync(() => ReadPageAsync($"stream_id = @stream and version >= @from order by version", PageSize, command =>
+            var page = await MartenErrors.GuardAsync(() => ReadPageAsync($"stream_id = @stream and version >= @from order by version", PageSize, unreadableInPlace: false, command =>
             {
                 command.Parameters.AddWithValue("stream", streamId);
                 command.Parameters.AddWithValue("from", next);
-            }, cancellationToken)).ConfigureAwait(false);
+            }, cancellationToken), cancellationToken).ConfigureAwait(false);
             foreach (var envelope in page)
             {
                 yield return envelope;
@@ -87,11 +87,11 @@ public sealed partial class MartenEventStore
         {
             var to = Math.Min(ceiling, next + LogPageSize - 1);
             var window = next;
-            var page = await GuardAsync(() => ReadPageAsync("seq_id >= @from and seq_id <= @to order by seq_id", LogPageSize, command =>
+            var page = await MartenErrors.GuardAsync(() => ReadPageAsync("seq_id >= @from and seq_id <= @to order by seq_id", LogPageSize, unreadableInPlace: true, command =>
             {
                 command.Parameters.AddWithValue("from", window);
                 command.Parameters.AddWithValue("to", to);
-            }, cancellationToken)).ConfigureAwait(false);
+            }, cancellationToken), cancellationToken).ConfigureAwait(false);
             foreach (var envelope in page)
             {
                 yield return envelope;
@@ -101,7 +101,8 @@ public sealed partial class MartenEventStore
         }
     }
 
-    private async Task<List<EventEnvelope>> ReadPageAsync(string where, int limit, Action<NpgsqlCommand> bind, CancellationToken cancellationToken)
+    /// <summary>A page of events; with <paramref name="unreadableInPlace"/> (readers of the whole log) an event that cannot be read comes as <see cref="UnreadableEvent"/>.</summary>
+    private async Task<List<EventEnvelope>> ReadPageAsync(string where, int limit, bool unreadableInPlace, Action<NpgsqlCommand> bind, CancellationToken cancellationToken)
     {
         var rows = await ReadRowsAsync(where, limit, bind, cancellationToken).ConfigureAwait(false);
         if (_protector is not null)
@@ -109,7 +110,19 @@ public sealed partial class MartenEventStore
             await _protector.PrepareReadAsync(rows.Select(row => (ReadOnlyMemory<byte>)row.Data), cancellationToken).ConfigureAwait(false);
         }
 
-        return rows.ConvertAll(ToEnvelope);
+        return unreadableInPlace ? rows.ConvertAll(ToEnvelopeOrUnreadable) : rows.ConvertAll(ToEnvelope);
+    }
+
+    private EventEnvelope ToEnvelopeOrUnreadable(StoredRow row)
+    {
+        try
+        {
+            return ToEnvelope(row);
+        }
+        catch (Exception exception) when (UnreadableEvent.IsAbout(exception))
+        {
+            return new EventEnvelope(row.Id, row.StreamId, row.Version, row.Position, row.Type, new UnreadableEvent(exception), row.Metadata, row.Timestamp);
+        }
     }
 
     private EventEnvelope ToEnvelope(StoredRow row)
@@ -161,20 +174,4 @@ public sealed partial class MartenEventStore
     }
 
     private sealed record StoredRow(long Position, Guid Id, string StreamId, long Version, string Type, byte[] Data, EventMetadata Metadata, DateTimeOffset Timestamp);
-
-    private static async Task<T> GuardAsync<T>(Func<Task<T>> operation)
-    {
-        try
-        {
-            return await operation().ConfigureAwait(false);
-        }
-        catch (Exception exception) when (exception is not OperationCanceledException && MartenErrors.IsUnavailable(exception))
-        {
-            throw MartenErrors.Unavailable(exception);
-        }
-        catch (Exception exception) when (MartenErrors.IsMissingSchema(exception))
-        {
-            throw MartenErrors.MissingSchema(exception);
-        }
-    }
 }

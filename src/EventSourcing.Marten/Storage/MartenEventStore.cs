@@ -56,11 +56,11 @@ public sealed partial class MartenEventStore : IEventStore, IAsyncDisposable
 
     /// <inheritdoc />
     public async Task<long> ReadHeadPositionAsync(CancellationToken cancellationToken) =>
-        await GuardAsync(async () =>
+        await MartenErrors.GuardAsync(async () =>
         {
             await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
             return await _highWater.DetectAsync(cancellationToken).ConfigureAwait(false);
-        }).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Stops listening for appends.</summary>
     public async ValueTask DisposeAsync()

@@ -39,8 +39,9 @@ internal sealed partial class LocalCluster
 
     private static bool IsRunningIn(string dataDirectory) => File.Exists(Path.Combine(dataDirectory, "postmaster.pid"));
 
-    private static (string FileName, IEnumerable<string> Arguments) StopCommand(string binDirectory, bool runAsServiceUser, string dataDirectory) =>
-        Command(binDirectory, runAsServiceUser, "pg_ctl", ["-D", dataDirectory, "-m", "immediate", "-w", "stop"]);
+    private static (string FileName, IEnumerable<string> Arguments) StopCommand(
+        string binDirectory, bool runAsServiceUser, string dataDirectory, PostgresStopMode mode = PostgresStopMode.Immediate) =>
+        Command(binDirectory, runAsServiceUser, "pg_ctl", ["-D", dataDirectory, "-m", mode == PostgresStopMode.Fast ? "fast" : "immediate", "-w", "stop"]);
 
     /// <summary>The process id and start time of this process, to tell a live owner from a dead one.</summary>
     private static string OwnerStamp(Process process) =>

@@ -17,6 +17,8 @@ internal sealed partial class LocalCluster : IAsyncDisposable
 
     private readonly string _binDirectory;
     private readonly bool _runAsServiceUser;
+    private PostgresServerOptions _options = new();
+    private int _port;
 
     private LocalCluster(string binDirectory, string root, bool runAsServiceUser)
     {
@@ -53,6 +55,66 @@ internal sealed partial class LocalCluster : IAsyncDisposable
         {
             await cluster.DisposeAsync().ConfigureAwait(false);
             throw;
+        }
+    }
+
+    /// <summary>How long a start may take, as the options said.</summary>
+    public TimeSpan StartTimeout => _options.StartTimeout;
+
+    /// <summary>Stops the server, keeping its data directory and port for <see cref="StartAgainAsync"/>.</summary>
+    public async Task StopAsync(PostgresStopMode mode, CancellationToken cancellationToken)
+    {
+        var (fileName, arguments) = StopCommand(_binDirectory, _runAsServiceUser, DataDirectory, mode);
+        var result = await ExternalProcess.RunAsync(fileName, arguments, cancellationToken).ConfigureAwait(false);
+        if (!result.Succeeded)
+        {
+            throw new InvalidOperationException($"PostgreSQL did not stop.{Environment.NewLine}{result}{Environment.NewLine}{LogTail()}");
+        }
+    }
+
+    /// <summary>Starts the stopped server again: the same data directory, port and settings.</summary>
+    public async Task StartAgainAsync(CancellationToken cancellationToken)
+    {
+        var (fileName, arguments) = Command("pg_ctl", StartArguments(_port, _options));
+        var result = await ExternalProcess.RunAsync(fileName, arguments, cancellationToken).ConfigureAwait(false);
+        if (!result.Succeeded)
+        {
+            throw new InvalidOperationException(
+                $"PostgreSQL did not start again on port {_port.ToString(CultureInfo.InvariantCulture)}.{Environment.NewLine}{result}{Environment.NewLine}{LogTail()}");
+        }
+    }
+
+    /// <summary>
+    /// Stops (<c>SIGSTOP</c>) or continues (<c>SIGCONT</c>) the postmaster and then every server process it started, by
+    /// their ids: stopped, the server still accepts connections (the kernel does) but answers nothing.
+    /// </summary>
+    public async Task SignalAsync(string signal, CancellationToken cancellationToken)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            throw new PlatformNotSupportedException("Pausing the server needs Linux (/proc and kill).");
+        }
+
+        var pidFile = await File.ReadAllLinesAsync(Path.Combine(DataDirectory, "postmaster.pid"), cancellationToken).ConfigureAwait(false);
+        var postmaster = int.Parse(pidFile[0], CultureInfo.InvariantCulture);
+        await KillAsync(signal, [postmaster], cancellationToken).ConfigureAwait(false);
+        var children = (await File.ReadAllTextAsync($"/proc/{postmaster}/task/{postmaster}/children", cancellationToken).ConfigureAwait(false))
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (children.Length > 0)
+        {
+            await KillAsync(signal, children, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task KillAsync(string signal, IEnumerable<object> processIds, CancellationToken cancellationToken)
+    {
+        var result = await ExternalProcess.RunAsync("kill", [$"-{signal}", .. processIds.Select(id => Convert.ToString(id, CultureInfo.InvariantCulture)!)], cancellationToken)
+            .ConfigureAwait(false);
+        var gone = result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).All(line => line.Contains("No such process", StringComparison.Ordinal));
+        if (!result.Succeeded && !gone)
+        {
+            // A backend that ended between listing and signalling is no failure; anything else is.
+            throw new InvalidOperationException($"Could not send {signal} to the PostgreSQL server.{Environment.NewLine}{result}{Environment.NewLine}{LogTail()}");
         }
     }
 
@@ -108,6 +170,7 @@ internal sealed partial class LocalCluster : IAsyncDisposable
             var result = await ExternalProcess.RunAsync(fileName, arguments, cancellationToken).ConfigureAwait(false);
             if (result.Succeeded)
             {
+                (_port, _options) = (port, options);
                 ConnectionString = $"Host=127.0.0.1;Port={port.ToString(CultureInfo.InvariantCulture)};Username=postgres;Database=postgres";
                 return;
             }
@@ -157,7 +220,9 @@ internal sealed partial class LocalCluster : IAsyncDisposable
     {
         var settings = string.Join(
             ' ',
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c listen_addresses=127.0.0.1",
+            "-c fsync=off -c full_page_writes=off -c listen_addresses=127.0.0.1",
+            // Without waiting for the WAL at commit, an immediate stop loses the last commits: a restartable server must not.
+            $"-c synchronous_commit={(options.Restartable ? "on" : "off")}",
             $"-p {port.ToString(CultureInfo.InvariantCulture)}",
             OperatingSystem.IsWindows() ? string.Empty : $"-c unix_socket_directories='{Root}'",
             $"-c max_connections={options.MaxConnections.ToString(CultureInfo.InvariantCulture)}");

@@ -26,7 +26,7 @@ public sealed partial class PostgresServer
     public static async Task<PostgresServer> StartAsync(PostgresServerOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new PostgresServerOptions();
-        var external = Environment.GetEnvironmentVariable(options.ConnectionStringVariable);
+        var external = options.Restartable ? null : Environment.GetEnvironmentVariable(options.ConnectionStringVariable);
         if (!string.IsNullOrWhiteSpace(external))
         {
             await WaitUntilReadyAsync(external, options.StartTimeout, () => $"Check the connection string in {options.ConnectionStringVariable}.", cancellationToken)
@@ -38,6 +38,14 @@ public sealed partial class PostgresServer
         if (binDirectory is not null)
         {
             return await StartLocalClusterAsync(binDirectory, options, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (options.Restartable)
+        {
+            throw new InvalidOperationException(
+                "A restartable PostgreSQL server for the tests is a local cluster, and needs the PostgreSQL server binaries: " +
+                "install PostgreSQL (Debian/Ubuntu: `apt-get install postgresql`; initdb and pg_ctl are looked for in PG_BIN, " +
+                "/usr/lib/postgresql/*/bin, `pg_config --bindir` and the PATH).");
         }
 
         var dockerProblem = "Docker was not tried (UseDocker is off).";

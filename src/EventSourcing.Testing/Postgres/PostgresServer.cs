@@ -66,6 +66,45 @@ public sealed partial class PostgresServer : IAsyncDisposable
     }
 
     /// <summary>
+    /// Stops the server, as an outage would, keeping its data and port for <see cref="StartAgainAsync"/>. Only for a
+    /// server started with <see cref="PostgresServerOptions.Restartable"/>.
+    /// </summary>
+    /// <param name="mode">A clean fast shutdown, or an immediate one (as a crash).</param>
+    /// <param name="cancellationToken">Cancels the wait for the server to stop.</param>
+    /// <returns>A task that completes once the server has stopped and refuses connections.</returns>
+    /// <exception cref="NotSupportedException">The server is external or a container.</exception>
+    public Task StopAsync(PostgresStopMode mode = PostgresStopMode.Fast, CancellationToken cancellationToken = default) =>
+        Cluster().StopAsync(mode, cancellationToken);
+
+    /// <summary>Starts the server stopped by <see cref="StopAsync"/> again, with the same data, port and settings.</summary>
+    /// <param name="cancellationToken">Cancels the wait for the server to accept connections.</param>
+    /// <returns>A task that completes once the server accepts connections.</returns>
+    /// <exception cref="NotSupportedException">The server is external or a container.</exception>
+    /// <exception cref="InvalidOperationException">The server did not start (the message holds the end of its log).</exception>
+    public async Task StartAgainAsync(CancellationToken cancellationToken = default)
+    {
+        var cluster = Cluster();
+        await cluster.StartAgainAsync(cancellationToken).ConfigureAwait(false);
+        await WaitUntilReadyAsync(ConnectionString, cluster.StartTimeout, () => cluster.LogTail(), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Freezes the server (every server process stopped with <c>SIGSTOP</c>) until <see cref="ResumeAsync"/>: it still
+    /// accepts connections, as the kernel does that, but answers nothing, as a hung server or a network that drops
+    /// packets would. Only for a server started with <see cref="PostgresServerOptions.Restartable"/>, on Linux.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the wait for the signals to be sent.</param>
+    /// <returns>A task that completes once the server is frozen.</returns>
+    /// <exception cref="NotSupportedException">The server is external or a container.</exception>
+    public Task PauseAsync(CancellationToken cancellationToken = default) => Cluster().SignalAsync("STOP", cancellationToken);
+
+    /// <summary>Lets the server frozen by <see cref="PauseAsync"/> run again (<c>SIGCONT</c>).</summary>
+    /// <param name="cancellationToken">Cancels the wait for the signals to be sent.</param>
+    /// <returns>A task that completes once every server process runs again.</returns>
+    /// <exception cref="NotSupportedException">The server is external or a container.</exception>
+    public Task ResumeAsync(CancellationToken cancellationToken = default) => Cluster().SignalAsync("CONT", cancellationToken);
+
+    /// <summary>
     /// Stops a server this instance started and deletes its files; on an external server, drops the
     /// databases created through <see cref="CreateDatabaseAsync"/>.
     /// </summary>
@@ -86,6 +125,13 @@ public sealed partial class PostgresServer : IAsyncDisposable
         {
             await _owned.DisposeAsync().ConfigureAwait(false);
         }
+    }
+
+    private LocalCluster Cluster()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
+        return _owned as LocalCluster ?? throw new NotSupportedException(
+            $"Only a local cluster can be stopped and started again, not a server of kind {Kind}: start it with PostgresServerOptions.Restartable.");
     }
 
     private static string UniqueDatabaseName(string? name)

@@ -28,6 +28,16 @@ public sealed class PostgresServerOptions
     /// </summary>
     public bool UseDocker { get; init; } = true;
 
+    /// <summary>
+    /// Whether the test will stop the server and start it again (<see cref="PostgresServer.StopAsync"/>,
+    /// <see cref="PostgresServer.StartAgainAsync"/>): then the server is always a throwaway local cluster from the
+    /// installed binaries, never the external server of <see cref="ConnectionStringVariable"/> (others use it) nor a
+    /// container (its port changes on a restart). Its commits wait for their write-ahead log to be written
+    /// (<c>synchronous_commit=on</c>, off otherwise for speed), so even an immediate stop loses no committed transaction;
+    /// <c>fsync</c> stays off, which only an operating-system crash could tell. Defaults to <see langword="false"/>.
+    /// </summary>
+    public bool Restartable { get; init; }
+
     /// <summary>The image of that container. Defaults to <c>postgres:17-alpine</c>.</summary>
     public string DockerImage { get; init; } = "postgres:17-alpine";
 }

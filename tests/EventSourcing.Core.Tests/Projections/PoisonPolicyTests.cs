@@ -1,3 +1,4 @@
+using System.Text;
 using EventSourcing.Events;
 using EventSourcing.Projections;
 using EventSourcing.Storage;
@@ -43,5 +44,48 @@ public sealed class PoisonPolicyTests
         Assert.False(passed);
         Assert.Empty(await host.ProjectionStore.ReadDeadLettersAsync("fragile-tally", Ct));
         Assert.True((await host.ProjectionStore.ReadStateAsync("fragile-tally", Ct)).ServingPosition < 2);
+    }
+
+    [Fact]
+    public async Task An_event_that_cannot_be_read_is_dead_lettered_while_following_the_log_and_later_events_are_projected()
+    {
+        await using var host = await StartTallyViewAsync();
+        var (unreadable, last) = await AppendAroundUnreadableAsync(host);
+
+        await host.WaitForAsync(last, "tally-view");
+
+        var letter = Assert.Single(await host.ProjectionStore.ReadDeadLettersAsync("tally-view", Ct));
+        Assert.Equal((unreadable, "tally-increased.v1", "tally-u"), (letter.Position, letter.EventType, letter.StreamId));
+        Assert.StartsWith(nameof(EventDeserializationException), letter.Error, StringComparison.Ordinal);
+        Assert.Equal(3, (await host.Views.FindAsync<TallyView>("tally-u", Ct))?.Total);
+    }
+
+    [Fact]
+    public async Task A_rebuild_stops_on_an_event_that_cannot_be_read_with_a_report_naming_it()
+    {
+        await using var host = await StartTallyViewAsync();
+        var (unreadable, last) = await AppendAroundUnreadableAsync(host);
+        await host.WaitForAsync(last, "tally-view");
+
+        var failure = await Assert.ThrowsAsync<ProjectionFailedException>(() => host.Rebuilder.RebuildAsync("tally-view", null, Ct));
+
+        Assert.Equal(unreadable, failure.Failure.Position);
+        Assert.IsType<EventDeserializationException>(failure.InnerException);
+        Assert.Equal(3, (await host.Views.FindAsync<TallyView>("tally-u", Ct))?.Total);
+    }
+
+    private static Task<ProjectionHost> StartTallyViewAsync() => ProjectionHost.StartAsync(es =>
+    {
+        TallyDecider.Register(es.Events);
+        es.AddProjection(new TallyViewProjection()).UseInMemory();
+    });
+
+    private static async Task<(long Unreadable, long Last)> AppendAroundUnreadableAsync(ProjectionHost host)
+    {
+        var store = (InMemoryEventStore)host.Store;
+        await store.AppendAsync("tally-u", ExpectedVersion.Any, [new TallyIncreased(1, 1)], EventMetadata.Empty, Ct);
+        var unreadable = await store.AppendSerializedAsync("tally-u", ExpectedVersion.Any, [new SerializedEvent("tally-increased.v1", Encoding.UTF8.GetBytes("""{"amount":"lots"}"""))], EventMetadata.Empty);
+        var last = await store.AppendAsync("tally-u", ExpectedVersion.Any, [new TallyIncreased(2, 3)], EventMetadata.Empty, Ct);
+        return (unreadable.Position, last.Position);
     }
 }

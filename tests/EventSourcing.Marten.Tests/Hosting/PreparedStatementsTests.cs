@@ -8,7 +8,7 @@ public sealed class PreparedStatementsTests
     [Fact]
     public void A_connection_string_without_a_choice_gets_automatic_preparation()
     {
-        var tuned = new NpgsqlConnectionStringBuilder(MartenConventions.WithPreparedStatements("Host=db;Username=app;Database=shop;Timeout=5"));
+        var tuned = new NpgsqlConnectionStringBuilder(MartenConventions.WithConnectionDefaults("Host=db;Username=app;Database=shop;Timeout=5"));
 
         Assert.Equal(50, tuned.MaxAutoPrepare);
         Assert.Equal(2, tuned.AutoPrepareMinUsages);
@@ -18,14 +18,24 @@ public sealed class PreparedStatementsTests
     }
 
     [Theory]
-    [InlineData("Host=db;Database=shop;Max Auto Prepare=0", 0)]
-    [InlineData("Host=db;Database=shop;MaxAutoPrepare=7", 7)]
-    [InlineData("Host=db;Database=shop;max auto prepare=12", 12)]
+    [InlineData("Host=db;Database=shop;Timeout=9;Max Auto Prepare=0", 0)]
+    [InlineData("Host=db;Database=shop;Timeout=9;MaxAutoPrepare=7", 7)]
+    [InlineData("Host=db;Database=shop;timeout=9;max auto prepare=12", 12)]
     public void A_connection_string_that_chooses_keeps_its_choice(string connectionString, int expected)
     {
-        var kept = MartenConventions.WithPreparedStatements(connectionString);
+        var kept = MartenConventions.WithConnectionDefaults(connectionString);
 
         Assert.Equal(connectionString, kept);
         Assert.Equal(expected, new NpgsqlConnectionStringBuilder(kept).MaxAutoPrepare);
+        Assert.Equal(9, new NpgsqlConnectionStringBuilder(kept).Timeout);
+    }
+
+    [Fact]
+    public void A_connection_string_that_chooses_preparation_only_still_gets_the_connect_timeout()
+    {
+        var tuned = new NpgsqlConnectionStringBuilder(MartenConventions.WithConnectionDefaults("Host=db;Max Auto Prepare=0"));
+
+        Assert.Equal(0, tuned.MaxAutoPrepare);
+        Assert.Equal(MartenConventions.ConnectTimeoutSeconds, tuned.Timeout);
     }
 }

@@ -1,3 +1,4 @@
+using EventSourcing.Testing.Postgres;
 using EventSourcing.Tests.Shared.Postgres;
 using Npgsql;
 
@@ -33,6 +34,29 @@ public sealed class PostgresFixtureTests(PostgresFixture postgres)
         var missing = await Assert.ThrowsAsync<PostgresException>(
             () => ExecuteAsync(second, "select count(*) from reservations", cancellationToken));
         Assert.Equal(PostgresErrorCodes.UndefinedTable, missing.SqlState);
+    }
+
+    [Theory]
+    [InlineData(PostgresStopMode.Fast)]
+    [InlineData(PostgresStopMode.Immediate)]
+    public async Task A_restartable_server_stops_refuses_connections_and_starts_again_with_its_data_on_the_same_port(PostgresStopMode mode)
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        await using var server = await PostgresServer.StartAsync(new PostgresServerOptions { Restartable = true }, cancellationToken);
+        var database = await server.CreateDatabaseAsync("restart", cancellationToken);
+        await ExecuteAsync(database, "create table kept (id int primary key); insert into kept values (1), (2)", cancellationToken);
+        await using var open = new NpgsqlConnection(database);
+        await open.OpenAsync(cancellationToken);
+
+        await server.StopAsync(mode, cancellationToken);
+        var refused = await Assert.ThrowsAsync<NpgsqlException>(() => ExecuteAsync(database, "select 1", cancellationToken));
+        var broken = await Assert.ThrowsAnyAsync<NpgsqlException>(() => new NpgsqlCommand("select 1", open).ExecuteScalarAsync(cancellationToken));
+        await server.StartAgainAsync(cancellationToken);
+
+        Assert.Equal(PostgresServerKind.LocalCluster, server.Kind);
+        Assert.True(refused.IsTransient, refused.ToString());
+        Assert.NotNull(broken);
+        Assert.Equal(2L, await ExecuteAsync(database, "select count(*) from kept", cancellationToken));
     }
 
     private static string DatabaseName(string connectionString) =>

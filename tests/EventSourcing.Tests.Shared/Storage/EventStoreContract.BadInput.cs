@@ -57,6 +57,34 @@ public abstract partial class EventStoreContract
     }
 
     [Fact]
+    public async Task Reading_the_whole_log_returns_events_that_cannot_be_read_in_their_place_and_goes_on()
+    {
+        var store = await CreateStoreAsync();
+        var stream = NewStreamId();
+        var unknown = NewStreamId("unknown");
+        var misfit = NewStreamId("misfit");
+        var first = await Append(store, stream, ExpectedVersion.Any, ContractEvents.Thing(1));
+        await WriteRawAsync(store, unknown, "gone-away.v3", """{"value":"x"}""");
+        await WriteRawAsync(store, misfit, "thing-happened.v1", """{"name":"x","number":"many"}""");
+        var last = await Append(store, stream, ExpectedVersion.Any, ContractEvents.Thing(2));
+        await WaitForHeadAsync(store, last.Position);
+        string[] streams = [stream, unknown, misfit];
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        timeout.CancelAfter(Timeout);
+
+        var read = await store.ReadAllAsync(first.Position, Ct).Where(e => streams.Contains(e.StreamId)).ToListAsync(Ct);
+        var followed = await store.SubscribeAllAsync(first.Position, timeout.Token).Where(e => streams.Contains(e.StreamId)).Take(4).ToListAsync(timeout.Token);
+
+        Assert.Equal([stream, unknown, misfit, stream], read.Select(e => e.StreamId));
+        Assert.Equal(["thing-happened.v1", "gone-away.v3", "thing-happened.v1", "thing-happened.v1"], read.Select(e => e.EventType));
+        Assert.IsType<UnknownEventTypeException>(Assert.IsType<UnreadableEvent>(read[1].Data).Error);
+        Assert.IsType<EventDeserializationException>(Assert.IsType<UnreadableEvent>(read[2].Data).Error);
+        Assert.Equal(ContractEvents.Thing(2), read[3].Data);
+        Assert.Equal(read.Select(e => (e.Position, e.EventId, e.Data.GetType())), followed.Select(e => (e.Position, e.EventId, e.Data.GetType())));
+        await Assert.ThrowsAsync<EventDeserializationException>(() => ReadStream(store, misfit));
+    }
+
+    [Fact]
     public async Task The_same_command_appended_twice_is_stored_once_and_returns_the_first_result()
     {
         var store = await CreateStoreAsync();

@@ -1,0 +1,42 @@
+using Polly;
+using Polly.Retry;
+
+namespace EventSourcing.Hosting;
+
+/// <summary>
+/// How the background followers of the log (reactors, the async projection runner) retry what failed: for ever, after a
+/// pause that doubles from <see cref="FirstDelay"/> up to <see cref="MaxDelay"/> (with jitter, so that many followers
+/// do not hammer a database that comes back all at once). A follower never gives up on the store: an outage only delays
+/// it, by at most <see cref="MaxDelay"/> after the store is back.
+/// </summary>
+internal static class FollowerRetry
+{
+    public static readonly TimeSpan FirstDelay = TimeSpan.FromMilliseconds(100);
+
+    public static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// A pipeline that retries every failure but the <paramref name="permanent"/> ones until the follower is stopped,
+    /// reporting each retry (its exception, attempt number and pause) to <paramref name="onRetry"/>.
+    /// </summary>
+    public static ResiliencePipeline Create(TimeProvider timeProvider, Action<Exception, int, TimeSpan> onRetry, Func<Exception, bool>? permanent = null) =>
+        new ResiliencePipelineBuilder { TimeProvider = timeProvider }
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = arguments => ValueTask.FromResult(
+                    arguments.Outcome.Exception is { } exception
+                    && !arguments.Context.CancellationToken.IsCancellationRequested
+                    && permanent?.Invoke(exception) != true),
+                MaxRetryAttempts = int.MaxValue,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = FirstDelay,
+                MaxDelay = MaxDelay,
+                OnRetry = arguments =>
+                {
+                    onRetry(arguments.Outcome.Exception!, arguments.AttemptNumber + 1, arguments.RetryDelay);
+                    return default;
+                },
+            })
+            .Build();
+}
