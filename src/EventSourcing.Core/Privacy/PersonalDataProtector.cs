@@ -20,6 +20,9 @@ public sealed class PersonalDataProtector : IDisposable
     /// <summary>What an erased value is written as when an object holding it is stored again after the subject was forgotten.</summary>
     public const string ErasedMarker = "es-pd:erased";
 
+    /// <summary>What every protected or erased value starts with: JSON without it holds no personal data of any subject.</summary>
+    internal static ReadOnlySpan<byte> MarkerUtf8 => "es-pd:"u8;
+
     private const int NonceSize = 12;
     private const int TagSize = 16;
     private static readonly byte[] PrefixUtf8 = Encoding.UTF8.GetBytes(Prefix);

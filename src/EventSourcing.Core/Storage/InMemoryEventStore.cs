@@ -252,7 +252,7 @@ public sealed class InMemoryEventStore : IEventStore, IDisposable
     private sealed record StoredEvent(Guid EventId, string StreamId, long StreamVersion, long Position, string EventType, byte[] Data, EventMetadata Metadata, DateTimeOffset Timestamp)
     {
         /// <summary>Whether the event may be deserialized once and shared: it holds no protected (or erased) personal value.</summary>
-        public bool Shareable { get; } = Data.AsSpan().IndexOf("es-pd:"u8) < 0;
+        public bool Shareable { get; } = Data.AsSpan().IndexOf(Privacy.PersonalDataProtector.MarkerUtf8) < 0;
 
         /// <summary>The event as first read, when <see cref="Shareable"/>.</summary>
         public EventEnvelope? Read { get; set; }
