@@ -87,7 +87,7 @@ public sealed class InMemoryEventStore : IEventStore, IDisposable
             {
                 if (Inline is { IsEmpty: false } inline)
                 {
-                    var envelopes = added.Select((stored, i) => data is null ? ToEnvelope(stored) : ToEnvelope(stored, events[i].EventType, data[i])).ToArray();
+                    var envelopes = added.Select((stored, i) => data is null ? ToEnvelope(stored, keep: false) : ToEnvelope(stored, events[i].EventType, data[i])).ToArray();
                     await inline.ProjectAsync(this, envelopes, cancellationToken).ConfigureAwait(false);
                 }
             }
@@ -144,7 +144,7 @@ public sealed class InMemoryEventStore : IEventStore, IDisposable
         for (var index = (int)Math.Max(fromVersion - 1, 0); index < count; index++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            yield return ToEnvelope(stream[index]);
+            yield return ToEnvelope(stream[index], keep: true);
         }
     }
 
@@ -202,10 +202,12 @@ public sealed class InMemoryEventStore : IEventStore, IDisposable
     public Task<long> ReadHeadPositionAsync(CancellationToken cancellationToken) => Task.FromResult((long)_log.Count);
 
     /// <summary>
-    /// The stored event as read: deserialized once and then shared, since stored events never change, unless it holds
-    /// protected personal data, which is decrypted on every read so that forgetting a subject takes effect at once.
+    /// The stored event as read. Stream reads (deciders loading state, read again on every command) keep it, so it is
+    /// deserialized once and then shared, since stored events never change; readers of the whole log use a kept one
+    /// but keep none, so a rebuild's memory does not grow with the log. An event holding protected personal data is
+    /// never kept: it is decrypted on every read, so that forgetting a subject takes effect at once.
     /// </summary>
-    private EventEnvelope ToEnvelope(StoredEvent stored)
+    private EventEnvelope ToEnvelope(StoredEvent stored, bool keep)
     {
         if (stored.Read is { } shared)
         {
@@ -223,7 +225,7 @@ public sealed class InMemoryEventStore : IEventStore, IDisposable
         }
 
         var envelope = ToEnvelope(stored, data.EventType, data.Data) with { PersonalDataErased = data.PersonalDataErased };
-        if (stored.Shareable)
+        if (keep && stored.Shareable)
         {
             stored.Read = envelope; // two readers racing here store equal envelopes; either may win
         }
@@ -236,7 +238,7 @@ public sealed class InMemoryEventStore : IEventStore, IDisposable
     {
         try
         {
-            return ToEnvelope(stored);
+            return ToEnvelope(stored, keep: false);
         }
         catch (Exception exception) when (UnreadableEvent.IsAbout(exception))
         {
@@ -254,7 +256,7 @@ public sealed class InMemoryEventStore : IEventStore, IDisposable
         /// <summary>Whether the event may be deserialized once and shared: it holds no protected (or erased) personal value.</summary>
         public bool Shareable { get; } = Data.AsSpan().IndexOf(Privacy.PersonalDataProtector.MarkerUtf8) < 0;
 
-        /// <summary>The event as first read, when <see cref="Shareable"/>.</summary>
+        /// <summary>The event as first read from its stream, when <see cref="Shareable"/>.</summary>
         public EventEnvelope? Read { get; set; }
     }
 }
