@@ -42,7 +42,7 @@ public sealed class SystemTextJsonEventSerializer : IEventSerializer
                 var value = JsonSerializer.Deserialize(data, type, _options);
                 return new DeserializedEvent(eventType, value ?? throw new JsonException("The stored event is JSON null."))
                 {
-                    PersonalDataErased = Privacy.PersonalDataJson.TakeErasedCount() > 0,
+                    PersonalDataErased = Privacy.PersonalDataJson.TakeErased(),
                 };
             }
 
@@ -53,7 +53,7 @@ public sealed class SystemTextJsonEventSerializer : IEventSerializer
             }
 
             var upcast = json.Deserialize(type, _options) ?? throw new JsonException("The upcast event is JSON null.");
-            return new DeserializedEvent(upcasters[^1].ToName, upcast) { PersonalDataErased = Privacy.PersonalDataJson.TakeErasedCount() > 0 };
+            return new DeserializedEvent(upcasters[^1].ToName, upcast) { PersonalDataErased = Privacy.PersonalDataJson.TakeErased() };
         }
         catch (JsonException exception)
         {

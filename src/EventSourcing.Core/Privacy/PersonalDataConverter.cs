@@ -45,25 +45,34 @@ internal sealed class PersonalDataConverter<T>(Func<PersonalDataProtector> prote
             var text = reader.GetString()!;
             if (text == PersonalDataProtector.ErasedMarker)
             {
-                return Erased();
+                PersonalDataScope.ReadErasedMarker(scope);
+                return Placeholder();
             }
 
             if (text.StartsWith(PersonalDataProtector.Prefix, StringComparison.Ordinal))
             {
-                var opened = protector().TryUnprotect(text, scope, out var plaintext, out var subject);
-                PersonalDataScope.RecordRead(subject, scope);
-                return opened ? (T?)JsonSerializer.Deserialize(plaintext, options.GetTypeInfo(typeof(T))) : Erased();
+                bool opened;
+                byte[]? plaintext;
+                string subject;
+                try
+                {
+                    opened = protector().TryUnprotect(text, scope, out plaintext, out subject);
+                }
+                catch
+                {
+                    PersonalDataScope.Reset(); // the whole read fails: leave nothing behind for the next one on this thread
+                    throw;
+                }
+
+                PersonalDataScope.Read(subject, scope, erased: !opened);
+                return opened ? (T?)JsonSerializer.Deserialize(plaintext, options.GetTypeInfo(typeof(T))) : Placeholder();
             }
         }
 
         return (T?)JsonSerializer.Deserialize(ref reader, options.GetTypeInfo(typeof(T)));
     }
 
-    private T? Erased()
-    {
-        PersonalDataScope.CountErased();
-        return typeof(T) == typeof(string) ? (T)(object)(replacement ?? protector().Placeholder) : default;
-    }
+    private T? Placeholder() => typeof(T) == typeof(string) ? (T)(object)(replacement ?? protector().Placeholder) : default;
 
     private bool IsErasedValue(T value) => value is string text
         ? text == (replacement ?? protector().Placeholder)

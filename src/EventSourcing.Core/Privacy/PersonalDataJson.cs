@@ -21,7 +21,14 @@ public static class PersonalDataJson
         ArgumentNullException.ThrowIfNull(protector);
         return typeInfo =>
         {
-            if (typeInfo.Kind != JsonTypeInfoKind.Object || PlanFor(typeInfo.Type) is not { IsRelevant: true } plan)
+            if (typeInfo.Kind != JsonTypeInfoKind.Object)
+            {
+                return;
+            }
+
+            var plan = PlanFor(typeInfo.Type);
+            MarkScopedProperties(typeInfo, plan);
+            if (!plan.IsRelevant)
             {
                 return;
             }
@@ -59,12 +66,8 @@ public static class PersonalDataJson
                 typeInfo.OnDeserialized = value =>
                 {
                     previous?.Invoke(value);
-                    if (plan.Subject is { } owner)
-                    {
-                        PersonalDataScope.CheckReads(owner.GetValue(value)?.ToString(), typeName);
-                    }
-
-                    if (plan.ErasedFlag is { } flag && PersonalDataScope.TakeErased() > 0)
+                    var erased = PersonalDataScope.EndObject(plan.Subject is not null, plan.Subject?.GetValue(value)?.ToString(), typeName);
+                    if (erased && plan.ErasedFlag is { } flag)
                     {
                         flag.SetValue(value, true);
                     }
@@ -81,8 +84,8 @@ public static class PersonalDataJson
         return subjects;
     }
 
-    /// <summary>How many values were read as erased on this thread since the last call (resets it).</summary>
-    public static int TakeErasedCount() => PersonalDataScope.TakeErased();
+    /// <summary>Whether the value read last on this thread (since <see cref="ResetThreadState"/>) met an erased personal value; resets it.</summary>
+    public static bool TakeErased() => PersonalDataScope.TakeErased();
 
     /// <summary>Clears this thread's serialization state; call before a read that must not see what a failed one left.</summary>
     public static void ResetThreadState() => PersonalDataScope.Reset();
@@ -115,10 +118,28 @@ public static class PersonalDataJson
         }
     }
 
+    /// <summary>
+    /// Puts <see cref="ScopedValueConverter{T}"/> on every property (not itself personal) whose value may hold an object
+    /// with a subject or an erased flag, so that object's reading has a known start.
+    /// </summary>
+    private static void MarkScopedProperties(JsonTypeInfo typeInfo, TypePlan plan)
+    {
+        foreach (var property in typeInfo.Properties)
+        {
+            if (property.CustomConverter is null && property.AttributeProvider is PropertyInfo clr && !plan.Personal.ContainsKey(clr.Name)
+                && PlanFor(property.PropertyType).Scoped)
+            {
+                property.CustomConverter = (JsonConverter)Activator.CreateInstance(
+                    typeof(ScopedValueConverter<>).MakeGenericType(property.PropertyType), [plan.Subject is not null || plan.ErasedFlag is not null])!;
+            }
+        }
+    }
+
     private static TypePlan PlanFor(Type type) => Plans.GetOrAdd(type, static t => TypePlan.Build(t, []));
 
     /// <summary>What a type holds: its subject property, its personal properties, its erased flag, and nested objects that may name subjects.</summary>
-    private sealed record TypePlan(PropertyInfo? Subject, IReadOnlyDictionary<string, PersonalDataAttribute> Personal, PropertyInfo? ErasedFlag, IReadOnlyList<PropertyInfo> Nested, bool MayHoldSubjects)
+    /// <remarks><c>Scoped</c>: it, or an object it may hold, has a subject or an erased flag.</remarks>
+    private sealed record TypePlan(PropertyInfo? Subject, IReadOnlyDictionary<string, PersonalDataAttribute> Personal, PropertyInfo? ErasedFlag, IReadOnlyList<PropertyInfo> Nested, bool MayHoldSubjects, bool Scoped)
     {
         public bool IsRelevant => Subject is not null || Personal.Count > 0 || ErasedFlag is not null;
 
@@ -126,13 +147,13 @@ public static class PersonalDataJson
         {
             if (IsLeaf(type) || !visiting.Add(type))
             {
-                return new TypePlan(null, new Dictionary<string, PersonalDataAttribute>(), null, [], false);
+                return new TypePlan(null, new Dictionary<string, PersonalDataAttribute>(), null, [], false, false);
             }
 
             if (ElementType(type) is { } element)
             {
                 var inner = Build(element, visiting);
-                return new TypePlan(null, new Dictionary<string, PersonalDataAttribute>(), null, [], inner.MayHoldSubjects);
+                return new TypePlan(null, new Dictionary<string, PersonalDataAttribute>(), null, [], inner.MayHoldSubjects, inner.Scoped);
             }
 
             var parameters = type.GetConstructors().SelectMany(c => c.GetParameters()).ToLookup(p => p.Name ?? string.Empty, StringComparer.OrdinalIgnoreCase);
@@ -145,9 +166,11 @@ public static class PersonalDataJson
             var personal = properties.Select(p => (p.Name, Attribute: Attribute<PersonalDataAttribute>(p))).Where(p => p.Attribute is not null)
                 .ToDictionary(p => p.Name, p => p.Attribute!, StringComparer.Ordinal);
             var flag = properties.FirstOrDefault(p => p.PropertyType == typeof(bool) && Attribute<PersonalDataErasedAttribute>(p) is not null);
-            var nested = properties.Where(p => Build(p.PropertyType, visiting).MayHoldSubjects).ToArray();
+            var members = properties.Select(p => (Property: p, Plan: Build(p.PropertyType, visiting))).ToArray();
+            var nested = members.Where(p => p.Plan.MayHoldSubjects).Select(p => p.Property).ToArray();
             visiting.Remove(type);
-            return new TypePlan(subject, personal, flag, nested, subject is not null || nested.Length > 0);
+            return new TypePlan(subject, personal, flag, nested, subject is not null || nested.Length > 0,
+                subject is not null || flag is not null || members.Any(p => p.Plan.Scoped));
         }
 
         private static bool IsLeaf(Type type) =>

@@ -1,19 +1,37 @@
 namespace EventSourcing.Privacy;
 
 /// <summary>
-/// Per-thread state of one serialization: the data subject of the objects being written (innermost wins), and how
-/// many values were read as erased. System.Text.Json serializes an object graph on one thread, synchronously.
+/// Per-thread state of one serialization. System.Text.Json serializes an object graph on one thread, synchronously.
+/// <list type="bullet">
+/// <item>Writing: the data subject of the objects being written (innermost wins).</item>
+/// <item>Reading: every protected value read (its subject, and whether it was erased) is an entry, until the object
+/// that owns it checks it. An object with a <see cref="DataSubjectAttribute"/> checks that every value read inside it
+/// belongs to its subject and consumes them; an object with only a <see cref="PersonalDataErasedAttribute"/> flag
+/// claims them (they stay for the subject around it to check). Every property whose value may hold such objects marks
+/// where its reading begins (<see cref="Begin"/>), so an object never takes what its parent read before it, and
+/// claimed entries and summaries carry the depth they were made at, so a collection's elements never take each
+/// other's. The outermost object clears everything, so nothing leaks into the next read on the thread.</item>
+/// </list>
 /// </summary>
 internal static class PersonalDataScope
 {
+    /// <summary>Entries not yet claimed by any object.</summary>
+    private const int Unclaimed = int.MaxValue;
+
+    /// <summary>Deeper than any JSON System.Text.Json reads (64 by default): marks below that are from failed reads.</summary>
+    private const int MaxMarks = 256;
+
     [ThreadStatic]
     private static Stack<string?>? _subjects;
 
     [ThreadStatic]
-    private static int _erased;
+    private static List<Entry>? _entries;
 
     [ThreadStatic]
-    private static List<(string Subject, string Scope)>? _read;
+    private static Stack<int>? _marks;
+
+    [ThreadStatic]
+    private static bool _outermostErased;
 
     /// <summary>The subject of the innermost object being written that names one.</summary>
     public static string? CurrentSubject
@@ -41,44 +59,130 @@ internal static class PersonalDataScope
 
     public static void Leave() => _subjects?.TryPop(out _);
 
-    public static void CountErased() => _erased++;
+    /// <summary>A protected value of <paramref name="subject"/> was read at <paramref name="scope"/> (erased when its key is gone).</summary>
+    public static void Read(string subject, string scope, bool erased) => (_entries ??= []).Add(new Entry(subject, scope, erased, Unclaimed));
 
-    /// <summary>Notes that a value of <paramref name="subject"/> was read at <paramref name="scope"/>, for the object around it to check.</summary>
-    public static void RecordRead(string subject, string scope) => (_read ??= []).Add((subject, scope));
+    /// <summary>A value stored as the erased marker was read (it names no subject any more).</summary>
+    public static void ReadErasedMarker(string scope) => (_entries ??= []).Add(new Entry(null, scope, true, Unclaimed));
+
+    /// <summary>The reading of a property value that may hold objects with a subject or an erased flag begins.</summary>
+    public static void Begin()
+    {
+        var marks = _marks ??= new Stack<int>();
+        if (marks.Count >= MaxMarks)
+        {
+            marks.Clear();
+        }
+
+        marks.Push(_entries?.Count ?? 0);
+    }
 
     /// <summary>
-    /// Checks that every value read since the last check belongs to <paramref name="subject"/> (the object that holds them),
-    /// then forgets them. Objects with a subject of their own check theirs first, as they finish reading before their parent.
+    /// The property value begun last is read. When it was the outermost one and the object holding it checks nothing
+    /// itself (<paramref name="holderChecks"/> false), nothing is left for anyone to check: clears.
     /// </summary>
-    public static void CheckReads(string? subject, string objectType)
+    public static void End(bool holderChecks)
     {
-        if (_read is not { Count: > 0 } read)
+        _marks?.TryPop(out _);
+        if (_marks is not { Count: > 0 } && !holderChecks)
         {
-            return;
+            FinishOutermost(_entries is { } entries && entries.Exists(e => e.Erased));
+        }
+    }
+
+    /// <summary>
+    /// An object with a subject (<paramref name="hasSubject"/>) or an erased flag is read: checks (with a subject) that
+    /// every value read inside it belongs to <paramref name="subject"/>, and returns whether any of them was erased.
+    /// </summary>
+    public static bool EndObject(bool hasSubject, string? subject, string objectType)
+    {
+        var depth = _marks?.Count ?? 0;
+        var from = depth > 0 && _marks!.TryPeek(out var mark) ? mark : 0;
+        var erased = false;
+        string? foreign = null;
+        if (_entries is { } entries)
+        {
+            from = Math.Min(from, entries.Count);
+            for (var i = from; i < entries.Count; i++)
+            {
+                var entry = entries[i];
+                if (entry.Depth <= depth)
+                {
+                    continue; // claimed by a sibling before it: the object around them checks it
+                }
+
+                erased |= entry.Erased;
+                if (hasSubject)
+                {
+                    foreign ??= entry.Subject is not null && entry.Subject != subject ? entry.Scope : null;
+                }
+                else
+                {
+                    entries[i] = entry with { Depth = depth };
+                }
+            }
+
+            if (hasSubject)
+            {
+                entries.RemoveAll(from, e => e.Depth > depth);
+            }
         }
 
-        var foreign = read.FindIndex(r => r.Subject != subject);
-        var scope = foreign >= 0 ? read[foreign].Scope : null;
-        read.Clear();
-        if (scope is not null)
+        if (foreign is not null)
         {
-            throw new PersonalDataTamperedException($"{scope} (a value of another data subject inside a {objectType})");
+            Reset();
+            throw new PersonalDataTamperedException($"{foreign} (a value of another data subject inside a {objectType})");
         }
+
+        if (depth == 0)
+        {
+            FinishOutermost(erased);
+        }
+        else if (hasSubject && erased)
+        {
+            _entries!.Add(new Entry(null, objectType, true, depth)); // for the objects around it
+        }
+
+        return erased;
+    }
+
+    /// <summary>Whether the outermost object read since the last call met an erased value; resets it.</summary>
+    public static bool TakeErased()
+    {
+        var erased = _outermostErased || (_entries is { } entries && entries.Exists(e => e.Erased));
+        _outermostErased = false;
+        return erased;
     }
 
     /// <summary>Drops what an earlier, failed read left behind.</summary>
     public static void Reset()
     {
-        _read?.Clear();
+        _entries?.Clear();
         _subjects?.Clear();
-        _erased = 0;
+        _marks?.Clear();
+        _outermostErased = false;
     }
 
-    /// <summary>How many values were read as erased since the last call; resets the count.</summary>
-    public static int TakeErased()
+    private static void FinishOutermost(bool erased)
     {
-        var erased = _erased;
-        _erased = 0;
-        return erased;
+        _entries?.Clear();
+        _outermostErased |= erased;
     }
+
+    private static void RemoveAll(this List<Entry> entries, int from, Predicate<Entry> match)
+    {
+        var kept = from;
+        for (var i = from; i < entries.Count; i++)
+        {
+            if (!match(entries[i]))
+            {
+                entries[kept++] = entries[i];
+            }
+        }
+
+        entries.RemoveRange(kept, entries.Count - kept);
+    }
+
+    /// <summary>One value read: its subject (null for an erased marker or a summary), where, whether erased, and the depth of the object that claimed it.</summary>
+    private readonly record struct Entry(string? Subject, string Scope, bool Erased, int Depth);
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using EventSourcing.Privacy;
 using EventSourcing.Tests.Shared.Privacy;
 using Microsoft.Extensions.Options;
@@ -13,6 +14,20 @@ public sealed class PersonalDataJsonTests
     private sealed record Contact([property: PersonalData] string Phone, string Kind);
 
     private sealed record Booking([property: DataSubject] string GuestId, Contact Contact, [property: PersonalData] Address Address, List<Contact> Others);
+
+    private sealed record GuestSnapshot([property: DataSubject] string GuestId, [property: PersonalData] string Name);
+
+    private sealed record Member([property: DataSubject] string MemberId, [property: PersonalData] string Name)
+    {
+        [PersonalDataErased]
+        public bool Erased { get; init; }
+    }
+
+    private sealed record Party([property: DataSubject] string HostId, [property: PersonalData] string HostName, Member Guest, List<Member> Members)
+    {
+        [PersonalDataErased]
+        public bool Erased { get; init; }
+    }
 
     [Fact]
     public void Nested_objects_and_collections_belong_to_the_subject_around_them_and_round_trip()
@@ -74,6 +89,76 @@ public sealed class PersonalDataJsonTests
         Assert.Equal(afterFill, cachedHit);
         Assert.Equal(cachedHit + 1, trimmedMiss);
         Assert.Equal(trimmedMiss + 1, keys.Lookups);
+    }
+
+    [Fact]
+    public async Task An_erased_value_read_earlier_on_the_thread_does_not_flag_a_later_object_of_a_kept_subject()
+    {
+        var keys = new InMemoryKeyStore(MasterKey.Generate());
+        using var protector = new PersonalDataProtector(keys);
+        var json = new EventSourcingJson(new JsonSerializerOptions(JsonSerializerDefaults.Web), () => protector).Options;
+        var forgottenSnapshot = JsonSerializer.Serialize(new GuestSnapshot("gone", "Ada"), json);
+        var forgottenInParty = JsonSerializer.Serialize(new Party("host", "Hal", new Member("gone", "Ada"), []), json);
+        var kept = JsonSerializer.Serialize(new Member("kept", "Bob"), json);
+        await keys.DeleteAsync("gone", Ct);
+        protector.Evict("gone");
+
+        var snapshot = JsonSerializer.Deserialize<GuestSnapshot>(forgottenSnapshot, json)!; // no flag of its own to take the erasure
+        var afterSnapshot = JsonSerializer.Deserialize<Member>(kept, json)!;
+        var party = JsonSerializer.Deserialize<Party>(forgottenInParty, json)!;
+        var afterParty = JsonSerializer.Deserialize<Member>(kept, json)!;
+
+        Assert.Equal("[erased]", snapshot.Name);
+        Assert.Equal(("Bob", false), (afterSnapshot.Name, afterSnapshot.Erased));
+        Assert.Equal(("Hal", true, true), (party.HostName, party.Guest.Erased, party.Erased));
+        Assert.Equal(("Bob", false), (afterParty.Name, afterParty.Erased));
+    }
+
+    [Fact]
+    public async Task Objects_of_other_subjects_nest_and_each_is_flagged_by_its_own_erasure_alone()
+    {
+        var keys = new InMemoryKeyStore(MasterKey.Generate());
+        using var protector = new PersonalDataProtector(keys);
+        var json = new EventSourcingJson(new JsonSerializerOptions(JsonSerializerDefaults.Web), () => protector).Options;
+        var party = new Party("host", "Hal", new Member("guest", "Gus"), [new Member("m1", "Ann"), new Member("gone", "Ada"), new Member("m3", "Cy")]);
+        var text = JsonSerializer.Serialize(party, json);
+
+        var before = JsonSerializer.Deserialize<Party>(text, json)!;
+        await keys.DeleteAsync("gone", Ct);
+        protector.Evict("gone");
+        var after = JsonSerializer.Deserialize<Party>(text, json)!;
+
+        Assert.DoesNotContain("Gus", text, StringComparison.Ordinal);
+        Assert.Equal((party.HostName, party.Guest), (before.HostName, before.Guest));
+        Assert.Equal(party.Members, before.Members);
+        Assert.Equal(("Hal", "Gus", false), (after.HostName, after.Guest.Name, after.Guest.Erased));
+        Assert.Equal(
+            [("Ann", false), ("[erased]", true), ("Cy", false)],
+            after.Members.Select(m => (m.Name, m.Erased)));
+        Assert.True(after.Erased);
+    }
+
+    [Fact]
+    public void A_value_moved_into_an_object_of_another_subject_is_refused_also_when_nested()
+    {
+        using var protector = new PersonalDataProtector(new InMemoryKeyStore(MasterKey.Generate()));
+        var json = new EventSourcingJson(new JsonSerializerOptions(JsonSerializerDefaults.Web), () => protector).Options;
+        var text = JsonSerializer.Serialize(new Party("host", "Hal", new Member("guest", "Gus"), [new Member("m1", "Ann"), new Member("m2", "Bo")]), json);
+        string Moved(Func<JsonNode, JsonNode> from, Func<JsonNode, JsonObject> into, string property)
+        {
+            var node = JsonNode.Parse(text)!;
+            into(node)[property] = from(node).GetValue<string>();
+            return node.ToJsonString();
+        }
+
+        var memberIntoMember = Moved(n => n["members"]![0]!["name"]!, n => n["members"]![1]!.AsObject(), "name");
+        var hostIntoGuest = Moved(n => n["hostName"]!, n => n["guest"]!.AsObject(), "name");
+        var guestIntoHost = Moved(n => n["guest"]!["name"]!, n => n.AsObject(), "hostName");
+
+        Assert.Throws<PersonalDataTamperedException>(() => JsonSerializer.Deserialize<Party>(memberIntoMember, json));
+        Assert.Throws<PersonalDataTamperedException>(() => JsonSerializer.Deserialize<Party>(hostIntoGuest, json));
+        Assert.Throws<PersonalDataTamperedException>(() => JsonSerializer.Deserialize<Party>(guestIntoHost, json));
+        Assert.Equal("Gus", JsonSerializer.Deserialize<Party>(text, json)!.Guest.Name); // and a failed read leaves nothing behind
     }
 
     private sealed class CountingKeyStore : IKeyStore
