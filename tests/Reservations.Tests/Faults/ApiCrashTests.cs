@@ -7,6 +7,7 @@ namespace Reservations.Tests.Faults;
 /// address: every acknowledged reservation is there, those the reactor had not decided yet are decided after the restart
 /// (it resumes from its checkpoint), and availability equals the seats held.
 /// </summary>
+[Collection(FaultTestsRunAlone.Name)]
 public sealed class ApiCrashTests(PostgresFixture postgres)
 {
     private const int Burst = 60;

@@ -7,6 +7,7 @@ namespace Reservations.Tests.Faults;
 /// <c>reservation-placed.v1</c>): the projections dead-letter it, the admin status shows it, the reactor skips it with a
 /// dead letter of its own, and everything else keeps flowing: the views keep updating and the reactor keeps confirming.
 /// </summary>
+[Collection(FaultTestsRunAlone.Name)]
 public sealed class PoisonEventTests(PostgresFixture postgres)
 {
     private const string PoisonData = """{"id":"not-a-uuid","guestId":"nobody","day":"someday","partySize":"many"}""";

@@ -12,6 +12,7 @@ namespace Reservations.Tests.Faults;
 /// 503 problem with Retry-After, within the API's request deadline; once it is back the API serves again without a
 /// restart, and nothing acknowledged is lost.
 /// </summary>
+[Collection(FaultTestsRunAlone.Name)]
 public sealed class PostgresOutageTests
 {
     /// <summary>The longest any request may take: the sample's request deadline (<c>Reservations:RequestTimeout</c>, 10 s) and a margin of 2 s.</summary>
