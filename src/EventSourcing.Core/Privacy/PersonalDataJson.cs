@@ -59,7 +59,7 @@ public static class PersonalDataJson
                 }
             }
 
-            if (plan.Subject is not null || plan.ErasedFlag is not null)
+            if (plan.Checks)
             {
                 var previous = typeInfo.OnDeserialized;
                 var typeName = typeInfo.Type.Name;
@@ -130,7 +130,7 @@ public static class PersonalDataJson
                 && PlanFor(property.PropertyType).Scoped)
             {
                 property.CustomConverter = (JsonConverter)Activator.CreateInstance(
-                    typeof(ScopedValueConverter<>).MakeGenericType(property.PropertyType), [plan.Subject is not null || plan.ErasedFlag is not null])!;
+                    typeof(ScopedValueConverter<>).MakeGenericType(property.PropertyType), [plan.Checks])!;
             }
         }
     }
@@ -141,7 +141,10 @@ public static class PersonalDataJson
     /// <remarks><c>Scoped</c>: it, or an object it may hold, has a subject or an erased flag.</remarks>
     private sealed record TypePlan(PropertyInfo? Subject, IReadOnlyDictionary<string, PersonalDataAttribute> Personal, PropertyInfo? ErasedFlag, IReadOnlyList<PropertyInfo> Nested, bool MayHoldSubjects, bool Scoped)
     {
-        public bool IsRelevant => Subject is not null || Personal.Count > 0 || ErasedFlag is not null;
+        public bool IsRelevant => Personal.Count > 0 || Checks;
+
+        /// <summary>Whether reading it checks the values read inside it: it has a subject or an erased flag.</summary>
+        public bool Checks => Subject is not null || ErasedFlag is not null;
 
         public static TypePlan Build(Type type, HashSet<Type> visiting)
         {

@@ -124,7 +124,7 @@ internal static class PersonalDataScope
 
             if (hasSubject)
             {
-                entries.RemoveAll(from, e => e.Depth > depth);
+                entries.RemoveFrom(from, e => e.Depth > depth);
             }
         }
 
@@ -169,7 +169,7 @@ internal static class PersonalDataScope
         _outermostErased |= erased;
     }
 
-    private static void RemoveAll(this List<Entry> entries, int from, Predicate<Entry> match)
+    private static void RemoveFrom(this List<Entry> entries, int from, Predicate<Entry> match)
     {
         var kept = from;
         for (var i = from; i < entries.Count; i++)

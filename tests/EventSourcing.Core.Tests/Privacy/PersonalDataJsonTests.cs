@@ -23,6 +23,14 @@ public sealed class PersonalDataJsonTests
         public bool Erased { get; init; }
     }
 
+    private sealed record Phone([property: PersonalData] string Number)
+    {
+        [PersonalDataErased]
+        public bool Erased { get; init; }
+    }
+
+    private sealed record Caller([property: DataSubject] string CallerId, List<Phone> Phones);
+
     private sealed record Party([property: DataSubject] string HostId, [property: PersonalData] string HostName, Member Guest, List<Member> Members)
     {
         [PersonalDataErased]
@@ -136,6 +144,19 @@ public sealed class PersonalDataJsonTests
             [("Ann", false), ("[erased]", true), ("Cy", false)],
             after.Members.Select(m => (m.Name, m.Erased)));
         Assert.True(after.Erased);
+    }
+
+    [Fact]
+    public void Objects_with_only_an_erased_flag_are_flagged_by_their_own_values_not_by_those_beside_them()
+    {
+        using var protector = new PersonalDataProtector(new InMemoryKeyStore(MasterKey.Generate()));
+        var json = new EventSourcingJson(new JsonSerializerOptions(JsonSerializerDefaults.Web), () => protector).Options;
+        var node = JsonNode.Parse(JsonSerializer.Serialize(new Caller("caller", [new Phone("+44 1"), new Phone("+44 2"), new Phone("+44 3")]), json))!;
+        node["phones"]![1]!["number"] = PersonalDataProtector.ErasedMarker; // written again after an erasure
+
+        var caller = JsonSerializer.Deserialize<Caller>(node.ToJsonString(), json)!;
+
+        Assert.Equal([("+44 1", false), ("[erased]", true), ("+44 3", false)], caller.Phones.Select(p => (p.Number, p.Erased)));
     }
 
     [Fact]
