@@ -71,6 +71,13 @@ public static class ReservationsApi
         return await client.SendAsync(request, Ct);
     }
 
+    /// <summary>DELETE /guests/{guestId}/personal-data with the admin API key (or <paramref name="apiKey"/>).</summary>
+    public static async Task<HttpResponseMessage> ForgetGuestAsync(this HttpClient client, Guid guestId, string? apiKey = ReservationsApp.AdminKey)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Delete, Url($"/guests/{guestId}/personal-data")).WithApiKey(apiKey);
+        return await client.SendAsync(request, Ct);
+    }
+
     public static Task<Availability> GetAvailabilityAsync(this HttpClient client, DateOnly day) =>
         client.GetOkAsync<Availability>($"/days/{Text(day)}/availability");
 

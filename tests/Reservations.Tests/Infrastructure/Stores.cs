@@ -61,7 +61,8 @@ public sealed class InMemoryStore : StoreUnderTest
 /// <summary>
 /// PostgreSQL: each app gets a database of its own, copied from a template whose schema was applied ahead of time (as
 /// in production), and dropped when the app is disposed. <see cref="StartOnEmptyDatabaseAsync"/> starts on a really
-/// empty database instead, where the app creates its schema as it starts (Development).
+/// empty database instead, where the app creates its schema as it starts (Development). <see cref="StartNodesAsync"/>
+/// starts several nodes on one such database.
 /// </summary>
 public sealed class PostgresStore(PostgresFixture postgres) : StoreUnderTest
 {
@@ -78,6 +79,33 @@ public sealed class PostgresStore(PostgresFixture postgres) : StoreUnderTest
     /// <summary>Starts an app on an empty database: Marten creates the schema while the app starts.</summary>
     public async Task<ReservationsApp> StartOnEmptyDatabaseAsync(IReadOnlyDictionary<string, string?>? settings = null) =>
         await StartAsync(await postgres.CreateDatabaseAsync("reservations_empty", Ct), new AppSetup(settings), cleanup: null);
+
+    /// <summary>
+    /// Starts <paramref name="count"/> nodes (one after the other) on one fresh database copied from the template, each a
+    /// host of its own as <paramref name="setup"/> says; more can join later (<see cref="AppNodes.StartNodeAsync"/>).
+    /// The database is dropped when the group and all its nodes are disposed.
+    /// </summary>
+    public async Task<AppNodes> StartNodesAsync(int count, AppSetup setup)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentNullException.ThrowIfNull(setup);
+        var (connectionString, dropDatabase) = await DatabaseAsync();
+        var nodes = new AppNodes(connectionString!, setup, (nodeSetup, cleanup) => StartAsync(connectionString, nodeSetup, cleanup), dropDatabase!);
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                await nodes.StartNodeAsync();
+            }
+
+            return nodes;
+        }
+        catch
+        {
+            await nodes.DisposeAsync();
+            throw;
+        }
+    }
 
     protected override async Task<(string? ConnectionString, Func<Task>? Cleanup)> DatabaseAsync()
     {
