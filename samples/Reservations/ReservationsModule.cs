@@ -37,6 +37,10 @@ public static class ReservationsModule
             else
             {
                 es.UseMarten(postgres);
+                if (configuration.GetConnectionString("Keys") is { Length: > 0 } keys)
+                {
+                    es.UseKeyDatabase(keys); // personal-data keys in a database of their own: the events' backups hold none
+                }
             }
         });
         services.AddMediator(options => options.ServiceLifetime = ServiceLifetime.Singleton);

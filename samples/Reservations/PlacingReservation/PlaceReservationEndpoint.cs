@@ -1,5 +1,6 @@
 using EventSourcing.Commands;
 using EventSourcing.Deciders;
+using EventSourcing.Privacy;
 using FluentValidation;
 using Mediator;
 using Reservations.Domain;
@@ -10,8 +11,19 @@ namespace Reservations.PlacingReservation;
 /// <summary>The request body of <c>POST /reservations</c>.</summary>
 public sealed record PlaceReservationRequest(Guid GuestId, string? GuestName, string? GuestEmail, string? GuestPhone, DateOnly Day, int PartySize);
 
-/// <summary>The command, validated before anything is loaded; its id comes from the <c>Idempotency-Key</c> header.</summary>
-public sealed record PlaceReservationCommand(Guid ReservationId, Guid GuestId, string GuestName, string GuestEmail, string? GuestPhone, DateOnly Day, int PartySize)
+/// <summary>
+/// The command, validated before anything is loaded; its id comes from the <c>Idempotency-Key</c> header. Its personal
+/// values are marked as in the event: the key's fingerprint hashes them under the guest's data key, so once the guest is
+/// forgotten a replayed key is answered alike whatever name it carries.
+/// </summary>
+public sealed record PlaceReservationCommand(
+    Guid ReservationId,
+    [property: DataSubject] Guid GuestId,
+    [property: PersonalData] string GuestName,
+    [property: PersonalData] string GuestEmail,
+    [property: PersonalData] string? GuestPhone,
+    DateOnly Day,
+    int PartySize)
     : ICommand<CommandResult>, IIdempotentCommand
 {
     public Guid CommandId { get; init; }

@@ -1,30 +1,37 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using EventSourcing.Privacy;
 using Mediator;
 
 namespace EventSourcing.Commands;
 
 /// <summary>
-/// The second step of the command pipeline, for messages implementing <see cref="IIdempotentCommand"/>: the same
-/// command id with the same payload returns the first result and executes nothing; with another payload it throws
-/// <see cref="IdempotencyKeyReusedException"/>; concurrent duplicates wait for the one that executes. A command that
-/// fails keeps no record, so it can be sent again with the same id.
+/// The second step of the command pipeline, for messages implementing <see cref="IIdempotentCommand"/>: the command id
+/// is claimed in the <see cref="IIdempotencyStore"/> before the command runs, in every process at once. The same id with
+/// the same payload returns the first result and runs nothing (a concurrent duplicate waits for the first); with another
+/// payload it throws <see cref="IdempotencyKeyReusedException"/>. A command that fails leaves its payload bound to the id:
+/// the same payload may be sent again (it runs again), another one is refused.
+/// <para>
+/// The payload's fingerprint is a hash of its JSON in which every <see cref="PersonalDataAttribute"/> value is a keyed
+/// hash under its subject's data key: when the subject is forgotten the key is gone, so a replay is answered the same
+/// whatever personal values it carries (<see cref="SubjectForgottenException"/>), and a kept fingerprint lets nobody test a guess.
+/// </para>
 /// </summary>
 public sealed class IdempotencyBehavior<TMessage, TResponse> : IPipelineBehavior<TMessage, TResponse>
     where TMessage : IMessage
 {
-    private readonly JsonSerializerOptions _json;
+    private readonly EventSourcingJson _json;
     private readonly IIdempotencyStore _store;
-    private readonly IdempotencyGate _gate;
+    private readonly PersonalDataProtector _protector;
     private readonly TimeProvider _timeProvider;
 
     /// <summary>Creates the behaviour.</summary>
-    public IdempotencyBehavior(IIdempotencyStore store, IdempotencyGate gate, TimeProvider timeProvider, Privacy.EventSourcingJson json)
+    public IdempotencyBehavior(IIdempotencyStore store, PersonalDataProtector protector, TimeProvider timeProvider, EventSourcingJson json)
     {
-        _json = (json ?? throw new ArgumentNullException(nameof(json))).Options;
+        _json = json ?? throw new ArgumentNullException(nameof(json));
         _store = store ?? throw new ArgumentNullException(nameof(store));
-        _gate = gate ?? throw new ArgumentNullException(nameof(gate));
+        _protector = protector ?? throw new ArgumentNullException(nameof(protector));
         _timeProvider = timeProvider ?? throw new ArgumentNullException(nameof(timeProvider));
     }
 
@@ -38,31 +45,36 @@ public sealed class IdempotencyBehavior<TMessage, TResponse> : IPipelineBehavior
         }
 
         var commandName = typeof(TMessage).Name;
-        var fingerprint = Fingerprint(message);
-        var result = await _gate.RunOnceAsync(commandId, commandName, fingerprint, async () =>
+        var fingerprint = await FingerprintAsync(message, cancellationToken).ConfigureAwait(false);
+        var claim = await _store.ClaimAsync(new IdempotencyRecord(commandId, commandName, fingerprint, null, _timeProvider.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+        await using (claim.ConfigureAwait(false))
         {
-            var kept = await _store.FindAsync(commandId, cancellationToken).ConfigureAwait(false);
-            if (kept is not null)
+            if (claim.Kept is { } kept)
             {
-                return kept.Fingerprint == fingerprint
-                    ? JsonSerializer.Deserialize<TResponse>(kept.Response, _json)
-                    : throw new IdempotencyKeyReusedException(commandId, kept.CommandType);
+                if (kept.Fingerprint != fingerprint)
+                {
+                    throw new IdempotencyKeyReusedException(commandId, kept.CommandType);
+                }
+
+                if (kept.Response is { } response)
+                {
+                    return JsonSerializer.Deserialize<TResponse>(response, _json.Options)!;
+                }
+
+                // Kept without a result: an earlier execution failed or died; the command is idempotent by its id, so run it again.
             }
 
-            var response = await next(message, cancellationToken).ConfigureAwait(false);
-            var record = new IdempotencyRecord(commandId, commandName, fingerprint, JsonSerializer.Serialize(response, _json), _timeProvider.GetUtcNow());
-            await _store.AddAsync(record, cancellationToken).ConfigureAwait(false);
-            return response;
-        }).ConfigureAwait(false);
-        return (TResponse)result!;
+            var result = await next(message, cancellationToken).ConfigureAwait(false);
+            await claim.CompleteAsync(JsonSerializer.Serialize(result, _json.Options), cancellationToken).ConfigureAwait(false);
+            return result;
+        }
     }
 
-    private static readonly JsonSerializerOptions FingerprintOptions = new(JsonSerializerDefaults.Web);
-
-    private static string Fingerprint(TMessage message)
+    private async Task<string> FingerprintAsync(TMessage message, CancellationToken cancellationToken)
     {
-        // The payload's plain JSON, hashed: personal values must hash the same way every time (no nonce), and the hash reveals nothing.
-        var payload = JsonSerializer.SerializeToUtf8Bytes(message, FingerprintOptions);
+        // Keys of the subjects the payload names, loaded (or created) ahead: the fingerprint's serialization finds them cached.
+        await _protector.PrepareWriteAsync(PersonalDataJson.SubjectsOf(message), cancellationToken).ConfigureAwait(false);
+        var payload = JsonSerializer.SerializeToUtf8Bytes(message, _json.FingerprintOptions);
         var name = Encoding.UTF8.GetBytes(typeof(TMessage).FullName ?? typeof(TMessage).Name);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         hash.AppendData(name);

@@ -3,10 +3,10 @@ using Microsoft.Extensions.Options;
 
 namespace EventSourcing.Commands;
 
-/// <summary>Keeps idempotency records in memory for <see cref="IdempotencyOptions.Retention"/>.</summary>
+/// <summary>Keeps idempotency records in memory for <see cref="IdempotencyOptions.Retention"/>: one process, one store.</summary>
 public sealed class InMemoryIdempotencyStore : IIdempotencyStore
 {
-    private readonly ConcurrentDictionary<Guid, IdempotencyRecord> _records = new();
+    private readonly ConcurrentDictionary<Guid, Slot> _slots = new();
     private readonly TimeProvider _timeProvider;
     private readonly TimeSpan _retention;
     private long _nextSweepTicks;
@@ -19,18 +19,28 @@ public sealed class InMemoryIdempotencyStore : IIdempotencyStore
     }
 
     /// <inheritdoc />
-    public Task<IdempotencyRecord?> FindAsync(Guid commandId, CancellationToken cancellationToken)
+    public async Task<IdempotencyClaim> ClaimAsync(IdempotencyRecord request, CancellationToken cancellationToken)
     {
-        var found = _records.TryGetValue(commandId, out var record) && !IsExpired(record, _timeProvider.GetUtcNow()) ? record : null;
-        return Task.FromResult(found);
-    }
-
-    /// <inheritdoc />
-    public Task<IdempotencyRecord> AddAsync(IdempotencyRecord record, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(record);
+        ArgumentNullException.ThrowIfNull(request);
         SweepExpired();
-        return Task.FromResult(_records.GetOrAdd(record.CommandId, record));
+        while (true)
+        {
+            var slot = _slots.GetOrAdd(request.CommandId, static _ => new Slot());
+            await slot.Lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (!_slots.TryGetValue(request.CommandId, out var current) || !ReferenceEquals(current, slot))
+            {
+                slot.Lock.Release(); // swept meanwhile: claim the slot that is there now
+                continue;
+            }
+
+            var kept = slot.Record is { } record && !IsExpired(record, _timeProvider.GetUtcNow()) ? record : null;
+            if (kept is null)
+            {
+                slot.Record = request with { Response = null };
+            }
+
+            return new Claim(slot, kept);
+        }
     }
 
     private bool IsExpired(IdempotencyRecord record, DateTimeOffset now) => now - record.CreatedAt > _retention;
@@ -44,12 +54,46 @@ public sealed class InMemoryIdempotencyStore : IIdempotencyStore
             return;
         }
 
-        foreach (var (id, record) in _records)
+        foreach (var (id, slot) in _slots)
         {
-            if (IsExpired(record, now))
+            if (slot.Lock.Wait(0))
             {
-                _records.TryRemove(id, out _);
+                if (slot.Record is null || IsExpired(slot.Record, now))
+                {
+                    _slots.TryRemove(new KeyValuePair<Guid, Slot>(id, slot)); // under its lock: a claimer waiting on it looks again
+                }
+
+                slot.Lock.Release();
             }
+        }
+    }
+
+    private sealed class Slot
+    {
+        public SemaphoreSlim Lock { get; } = new(1, 1);
+
+        public IdempotencyRecord? Record { get; set; }
+    }
+
+    private sealed class Claim(Slot slot, IdempotencyRecord? kept) : IdempotencyClaim(kept)
+    {
+        private int _released;
+
+        public override Task CompleteAsync(string response, CancellationToken cancellationToken)
+        {
+            ArgumentNullException.ThrowIfNull(response);
+            slot.Record = slot.Record! with { Response = response };
+            return Task.CompletedTask;
+        }
+
+        public override ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                slot.Lock.Release();
+            }
+
+            return ValueTask.CompletedTask;
         }
     }
 }

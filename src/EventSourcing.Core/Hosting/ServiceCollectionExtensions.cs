@@ -72,7 +72,6 @@ public static class ServiceCollectionExtensions
 
         services.TryAddSingleton<ISnapshotStore>(provider => new InMemorySnapshotStore(provider.GetRequiredService<EventSourcingJson>().Options));
         services.TryAddSingleton<IIdempotencyStore, InMemoryIdempotencyStore>();
-        services.TryAddSingleton<IdempotencyGate>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton(typeof(IPipelineBehavior<,>), typeof(ValidationBehavior<,>)));
         services.TryAddEnumerable(ServiceDescriptor.Singleton(typeof(IPipelineBehavior<,>), typeof(IdempotencyBehavior<,>)));
         return services;

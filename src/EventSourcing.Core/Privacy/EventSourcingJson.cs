@@ -19,7 +19,18 @@ public sealed class EventSourcingJson
             TypeInfoResolver = (template.TypeInfoResolver ?? new DefaultJsonTypeInfoResolver()).WithAddedModifier(Modifier),
         };
         Options.MakeReadOnly(populateMissingResolver: true);
+        FingerprintOptions = new JsonSerializerOptions(template)
+        {
+            TypeInfoResolver = (template.TypeInfoResolver ?? new DefaultJsonTypeInfoResolver()).WithAddedModifier(PersonalDataJson.Modifier(protector, fingerprint: true)),
+        };
+        FingerprintOptions.MakeReadOnly(populateMissingResolver: true);
     }
+
+    /// <summary>
+    /// Options that write personal values as keyed hashes under their subject's key (read-only): a payload's fingerprint
+    /// compares equal for equal payloads while the subject's key lives, and lets nobody test a guess once it is deleted.
+    /// </summary>
+    public JsonSerializerOptions FingerprintOptions { get; }
 
     /// <summary>The options (read-only).</summary>
     public JsonSerializerOptions Options { get; }

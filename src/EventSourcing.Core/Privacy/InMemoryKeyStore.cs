@@ -6,52 +6,63 @@ namespace EventSourcing.Privacy;
 /// <summary>Data keys in memory, for the embedded default and tests. Nothing survives the process.</summary>
 public sealed class InMemoryKeyStore(MasterKey masterKey, bool allowNewKeyAfterForget = false) : WrappingKeyStore(masterKey, allowNewKeyAfterForget)
 {
-    private readonly ConcurrentDictionary<string, WrappedKey> _keys = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _forgotten = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, StoredKey> _rows = new(StringComparer.Ordinal);
 
-    /// <summary>How many keys are stored.</summary>
-    public int Count => _keys.Count;
+    /// <summary>How many keys are stored (tombstones of forgotten subjects left out).</summary>
+    public int Count => _rows.Values.Count(row => !row.IsForgotten);
 
     /// <inheritdoc />
     public override Task<bool> DeleteAsync(string subjectId, CancellationToken cancellationToken)
     {
-        _forgotten[subjectId] = DateTimeOffset.UtcNow;
-        return Task.FromResult(_keys.TryRemove(subjectId, out _));
+        ArgumentException.ThrowIfNullOrWhiteSpace(subjectId);
+        while (true)
+        {
+            if (_rows.TryGetValue(subjectId, out var row))
+            {
+                if (row.IsForgotten || _rows.TryUpdate(subjectId, StoredKey.Forgotten, row))
+                {
+                    return Task.FromResult(!row.IsForgotten);
+                }
+            }
+            else if (_rows.TryAdd(subjectId, StoredKey.Forgotten))
+            {
+                return Task.FromResult(false);
+            }
+        }
     }
 
     /// <inheritdoc />
-    protected override Task<WrappedKey?> ReadAsync(string subjectId, CancellationToken cancellationToken) => Task.FromResult(Read(subjectId));
+    protected override Task<StoredKey?> ReadAsync(string subjectId, CancellationToken cancellationToken) => Task.FromResult(Read(subjectId));
 
     /// <inheritdoc />
-    protected override WrappedKey? Read(string subjectId) => _keys.TryGetValue(subjectId, out var key) ? key : null;
+    protected override StoredKey? Read(string subjectId) => _rows.TryGetValue(subjectId, out var row) ? row : null;
 
     /// <inheritdoc />
-    protected override Task<WrappedKey> InsertIfAbsentAsync(string subjectId, WrappedKey key, CancellationToken cancellationToken) =>
+    protected override Task<StoredKey> InsertIfAbsentAsync(string subjectId, WrappedKey key, CancellationToken cancellationToken) =>
         Task.FromResult(InsertIfAbsent(subjectId, key));
 
     /// <inheritdoc />
-    protected override WrappedKey InsertIfAbsent(string subjectId, WrappedKey key) => _keys.GetOrAdd(subjectId, key);
-
-    /// <inheritdoc />
-    protected override Task<bool> IsForgottenAsync(string subjectId, CancellationToken cancellationToken) => Task.FromResult(IsForgotten(subjectId));
-
-    /// <inheritdoc />
-    protected override bool IsForgotten(string subjectId) => _forgotten.ContainsKey(subjectId);
+    protected override StoredKey InsertIfAbsent(string subjectId, WrappedKey key) => AllowNewKeyAfterForget
+        ? _rows.AddOrUpdate(subjectId, static (_, key) => new StoredKey(key), static (_, row, key) => row.IsForgotten ? new StoredKey(key) : row, key)
+        : _rows.GetOrAdd(subjectId, new StoredKey(key));
 
     /// <inheritdoc />
     protected override async IAsyncEnumerable<(string SubjectId, WrappedKey Key)> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await Task.CompletedTask.ConfigureAwait(false);
-        foreach (var (subject, key) in _keys)
+        foreach (var (subject, row) in _rows)
         {
-            yield return (subject, key);
+            if (row.Key is { } key)
+            {
+                yield return (subject, key);
+            }
         }
     }
 
     /// <inheritdoc />
     protected override Task UpdateAsync(string subjectId, WrappedKey key, CancellationToken cancellationToken)
     {
-        _keys[subjectId] = key;
+        _rows.AddOrUpdate(subjectId, static (_, key) => new StoredKey(key), static (_, row, key) => row.IsForgotten ? row : new StoredKey(key), key);
         return Task.CompletedTask;
     }
 }

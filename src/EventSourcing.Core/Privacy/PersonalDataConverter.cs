@@ -5,10 +5,10 @@ namespace EventSourcing.Privacy;
 
 /// <summary>
 /// The converter put on every <see cref="PersonalDataAttribute"/> property: writes the value's JSON encrypted under the
-/// current subject's key, and reads it back, or the placeholder when the key is gone. Values stored before protection
-/// (plain JSON) are read as they are.
+/// current subject's key (or, for fingerprints, its keyed hash), and reads it back, or the placeholder when the key is
+/// gone. Values stored before protection (plain JSON) are read as they are.
 /// </summary>
-internal sealed class PersonalDataConverter<T>(Func<PersonalDataProtector> protector, string scope, string? replacement) : JsonConverter<T>
+internal sealed class PersonalDataConverter<T>(Func<PersonalDataProtector> protector, string scope, string? replacement, bool fingerprint) : JsonConverter<T>
 {
     public override bool HandleNull => true;
 
@@ -25,7 +25,7 @@ internal sealed class PersonalDataConverter<T>(Func<PersonalDataProtector> prote
         var plaintext = JsonSerializer.SerializeToUtf8Bytes(value, options.GetTypeInfo(typeof(T)));
         try
         {
-            writer.WriteStringValue(protector().Protect(subject, scope, plaintext));
+            writer.WriteStringValue(fingerprint ? protector().Fingerprint(subject, scope, plaintext) : protector().Protect(subject, scope, plaintext));
         }
         catch (SubjectForgottenException) when (IsErasedValue(value))
         {

@@ -7,8 +7,10 @@ namespace EventSourcing.Privacy;
 
 /// <summary>
 /// Forgets a data subject: deletes their key (so every value encrypted under it, in events, views, snapshots and
-/// backups, becomes unreadable), drops it from this process's cache, and records the erasure as an audit event that
-/// holds no personal data.
+/// backups taken from then on, becomes unreadable) and records that they were forgotten, so no key can be created for
+/// them again (unless <see cref="PersonalDataOptions.AllowNewKeyAfterForget"/>); drops it from this process's cache, and
+/// records the erasure as an audit event that holds no personal data. With a key store several processes share, it
+/// returns only once every process has stopped using the key (<see cref="IForgetNotifications.PropagationBound"/>).
 /// </summary>
 public sealed partial class PersonalDataEraser(IKeyStore keys, PersonalDataProtector protector, IEventWriter events, TimeProvider timeProvider, ILogger<PersonalDataEraser>? logger = null)
 {
@@ -17,11 +19,16 @@ public sealed partial class PersonalDataEraser(IKeyStore keys, PersonalDataProte
     /// <summary>The stream the audit event of a subject's erasure goes to.</summary>
     public static string AuditStream(string subjectId) => $"personal-data-{subjectId}";
 
-    /// <summary>Forgets <paramref name="subjectId"/>; returns the audit event's append result. Forgetting twice is harmless.</summary>
+    /// <summary>
+    /// Forgets <paramref name="subjectId"/>; returns the audit event's append result. Forgetting twice is harmless. Once it
+    /// returns, no read in any process sharing the key store yields the subject's personal data, and no key can be
+    /// created for them. Cancelled after the key is deleted, the subject stays forgotten; calling it again completes it.
+    /// </summary>
     public async Task<AppendResult> ForgetAsync(string subjectId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(subjectId);
         var deleted = await keys.DeleteAsync(subjectId, cancellationToken).ConfigureAwait(false);
+        var committed = timeProvider.GetTimestamp();
         protector.Evict(subjectId);
         var result = await events.AppendAsync(
             AuditStream(subjectId),
@@ -29,6 +36,11 @@ public sealed partial class PersonalDataEraser(IKeyStore keys, PersonalDataProte
             [new PersonalDataForgotten(subjectId, timeProvider.GetUtcNow(), deleted)],
             EventMetadata.Empty,
             cancellationToken).ConfigureAwait(false);
+        if (keys is IForgetNotifications shared && shared.PropagationBound - timeProvider.GetElapsedTime(committed) is { Ticks: > 0 } remaining)
+        {
+            await Task.Delay(remaining, timeProvider, cancellationToken).ConfigureAwait(false); // every process has dropped the key by then
+        }
+
         LogForgotten(_logger, subjectId, deleted);
         return result;
     }

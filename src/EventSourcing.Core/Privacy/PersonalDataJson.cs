@@ -15,8 +15,12 @@ public static class PersonalDataJson
 {
     private static readonly ConcurrentDictionary<Type, TypePlan> Plans = new();
 
-    /// <summary>The modifier; <paramref name="protector"/> is asked for the protector on first use.</summary>
-    public static Action<JsonTypeInfo> Modifier(Func<PersonalDataProtector> protector)
+    /// <summary>
+    /// The modifier; <paramref name="protector"/> is asked for the protector on first use. With <paramref name="fingerprint"/>
+    /// personal values are written as their keyed hashes (<see cref="PersonalDataProtector.Fingerprint"/>) instead of
+    /// encrypted: for comparing payloads (idempotency), never for storing data to read back.
+    /// </summary>
+    public static Action<JsonTypeInfo> Modifier(Func<PersonalDataProtector> protector, bool fingerprint = false)
     {
         ArgumentNullException.ThrowIfNull(protector);
         return typeInfo =>
@@ -55,7 +59,7 @@ public static class PersonalDataJson
                 {
                     property.CustomConverter = (JsonConverter)Activator.CreateInstance(
                         typeof(PersonalDataConverter<>).MakeGenericType(property.PropertyType),
-                        protector, $"{typeInfo.Type.Name}.{clr.Name}", attribute.Replacement)!;
+                        protector, $"{typeInfo.Type.Name}.{clr.Name}", attribute.Replacement, fingerprint)!;
                 }
             }
 

@@ -21,8 +21,16 @@ public sealed class PersonalDataOptions
     /// <summary>How many subjects' keys are kept in memory. Default 10,000.</summary>
     public int KeyCacheSize { get; set; } = 10_000;
 
-    /// <summary>How long a cached key (or a cached "no key") is trusted before the key store is asked again. Default 1 minute.</summary>
+    /// <summary>How long a cached key (or a cached "no key") is kept before the key store is asked again. Default 1 minute.</summary>
     public TimeSpan KeyCacheDuration { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// With a key store several processes share (PostgreSQL): the longest time after a forget commits during which another
+    /// process may still use the subject's cached key. Each process confirms four times within it that it has heard of
+    /// every forget, and trusts its cached keys only while it has; <see cref="PersonalDataEraser.ForgetAsync"/> returns
+    /// once it has passed. Default 1 second.
+    /// </summary>
+    public TimeSpan ForgetPropagation { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>What erased strings read as, unless their attribute says otherwise. Default <c>"[erased]"</c>.</summary>
     public string ErasedPlaceholder { get; set; } = "[erased]";

@@ -20,6 +20,9 @@ public sealed class PersonalDataProtector : IDisposable
     /// <summary>What an erased value is written as when an object holding it is stored again after the subject was forgotten.</summary>
     public const string ErasedMarker = "es-pd:erased";
 
+    /// <summary>The prefix of a personal value's fingerprint (<see cref="Fingerprint"/>).</summary>
+    internal const string FingerprintPrefix = "es-pd:fp:";
+
     /// <summary>What every protected or erased value starts with: JSON without it holds no personal data of any subject.</summary>
     internal static ReadOnlySpan<byte> MarkerUtf8 => "es-pd:"u8;
 
@@ -35,39 +38,52 @@ public sealed class PersonalDataProtector : IDisposable
 
     private readonly IKeyStore _keys;
     private readonly KeyCache _cache;
+    private readonly TimeProvider _timeProvider;
     private readonly bool _keysMayBeReplaced;
 
-    /// <summary>Creates the protector over a key store.</summary>
+    /// <summary>Creates the protector over a key store (one shared by several processes keeps this one's cache coherent through <see cref="IForgetNotifications"/>).</summary>
     public PersonalDataProtector(IKeyStore keys, IOptions<PersonalDataOptions>? options = null, TimeProvider? timeProvider = null)
     {
         _keys = keys ?? throw new ArgumentNullException(nameof(keys));
         var settings = options?.Value ?? new PersonalDataOptions();
         _keysMayBeReplaced = settings.AllowNewKeyAfterForget;
         Placeholder = settings.ErasedPlaceholder;
-        _cache = new KeyCache(settings.KeyCacheSize, settings.KeyCacheDuration, timeProvider ?? TimeProvider.System);
+        _timeProvider = timeProvider ?? TimeProvider.System;
+        _cache = new KeyCache(settings.KeyCacheSize, settings.KeyCacheDuration, _timeProvider, keys as IForgetNotifications);
     }
 
     /// <summary>What erased strings read as.</summary>
     public string Placeholder { get; }
 
-    /// <summary>Loads (or creates) the keys of <paramref name="subjects"/> ahead of writing, so serialization finds them cached.</summary>
-    public async Task PrepareWriteAsync(IEnumerable<string> subjects, CancellationToken cancellationToken)
+    /// <summary>
+    /// Loads (or creates) the keys of <paramref name="subjects"/> ahead of writing, so serialization finds them cached.
+    /// False when one of them was forgotten (and may not get a new key): writing a value of theirs will then fail with
+    /// <see cref="SubjectForgottenException"/>, so a store can find out before it takes anything (a sequence number) for the write.
+    /// </summary>
+    public async Task<bool> PrepareWriteAsync(IEnumerable<string> subjects, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(subjects);
+        var allHaveKeys = true;
         foreach (var subject in subjects.Distinct(StringComparer.Ordinal))
         {
-            if (!_cache.TryGet(subject, out var cached) || !cached.HasKey)
+            if (_cache.TryGet(subject, out var cached) && cached.HasKey)
             {
-                try
-                {
-                    _cache.Set(subject, await _keys.GetOrCreateAsync(subject, cancellationToken).ConfigureAwait(false));
-                }
-                catch (SubjectForgottenException)
-                {
-                    _cache.Set(subject, null); // the write decides: an erased value may be stored again, a real one may not
-                }
+                continue;
+            }
+
+            var (stamp, readAt) = (_cache.Stamp, _timeProvider.GetTimestamp());
+            try
+            {
+                _cache.Set(subject, await _keys.GetOrCreateAsync(subject, cancellationToken).ConfigureAwait(false), readAt, stamp);
+            }
+            catch (SubjectForgottenException)
+            {
+                _cache.Set(subject, null, readAt, stamp); // the write decides: an erased value may be stored again, a real one may not
+                allHaveKeys = false;
             }
         }
+
+        return allHaveKeys;
     }
 
     /// <summary>Loads the keys of the subjects whose values appear in <paramref name="json"/>, ahead of reading it.</summary>
@@ -84,13 +100,41 @@ public sealed class PersonalDataProtector : IDisposable
         {
             if (!_cache.TryGet(subject, out _))
             {
-                _cache.Set(subject, await _keys.FindAsync(subject, cancellationToken).ConfigureAwait(false));
+                var (stamp, readAt) = (_cache.Stamp, _timeProvider.GetTimestamp());
+                _cache.Set(subject, await _keys.FindAsync(subject, cancellationToken).ConfigureAwait(false), readAt, stamp);
             }
         }
     }
 
     /// <summary>Forgets the subject's key in this process (the key store deletes it for good).</summary>
     public void Evict(string subjectId) => _cache.Evict(subjectId);
+
+    /// <summary>
+    /// A keyed hash of a personal value (<paramref name="plaintext"/>, its JSON) of <paramref name="subjectId"/> at
+    /// <paramref name="scope"/>: equal for equal values under the subject's current key, and meaningless once the key is
+    /// deleted (it cannot be computed again, so a stored one lets nobody test a guess). Used for idempotency fingerprints.
+    /// </summary>
+    /// <exception cref="SubjectForgottenException">The subject was forgotten and may not get a new key.</exception>
+    public string Fingerprint(string subjectId, string scope, ReadOnlySpan<byte> plaintext)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(subjectId);
+        var data = new byte[Encoding.UTF8.GetByteCount(scope) + 1 + plaintext.Length];
+        var written = Encoding.UTF8.GetBytes(scope, data);
+        data[written] = (byte)'\n';
+        plaintext.CopyTo(data.AsSpan(written + 1));
+        Span<byte> hash = stackalloc byte[32];
+        for (var attempt = 0; !KeyFor(subjectId, create: true).TryFingerprint(data, hash); attempt++)
+        {
+            if (attempt > 3)
+            {
+                throw new SubjectForgottenException(subjectId);
+            }
+
+            _cache.Evict(subjectId); // evicted or forgotten meanwhile: ask the store again
+        }
+
+        return string.Concat(FingerprintPrefix, Convert.ToBase64String(hash));
+    }
 
     /// <summary>Protects <paramref name="plaintext"/> (a value's JSON) of <paramref name="subjectId"/> at <paramref name="scope"/> (type and property).</summary>
     /// <exception cref="SubjectForgottenException">The subject was forgotten and may not get a new key.</exception>
@@ -191,7 +235,8 @@ public sealed class PersonalDataProtector : IDisposable
         }
 
         // Not prepared ahead: a synchronous look-up (the key store's own synchronous I/O), cached for next time.
-        return _cache.Set(subjectId, create ? _keys.GetOrCreate(subjectId) : _keys.Find(subjectId));
+        var (stamp, readAt) = (_cache.Stamp, _timeProvider.GetTimestamp());
+        return _cache.Set(subjectId, create ? _keys.GetOrCreate(subjectId) : _keys.Find(subjectId), readAt, stamp);
     }
 
     private static byte[] AssociatedData(string subjectId, string keyId, string scope) => Encoding.UTF8.GetBytes($"{subjectId}\n{keyId}\n{scope}");

@@ -3,22 +3,24 @@ using System.Security.Cryptography;
 namespace EventSourcing.Privacy;
 
 /// <summary>
-/// The key store logic every storage shares: random 256-bit data keys, wrapped by the master key, get-or-create
-/// through an insert-if-absent, and the forgotten-subject policy. Storages implement the row operations.
+/// The key store logic every storage shares: random 256-bit data keys wrapped by the master key, and the forgotten-subject
+/// policy. A subject's row holds either its key or a tombstone (forgotten); storages make creating a key and forgetting
+/// atomic on that one row, so a key created concurrently with a forget is either deleted by it or never created.
 /// </summary>
 public abstract class WrappingKeyStore : IKeyStore
 {
-    private readonly bool _allowNewKeyAfterForget;
-
     /// <summary>Creates the store with the master key that wraps its keys.</summary>
     protected WrappingKeyStore(MasterKey masterKey, bool allowNewKeyAfterForget)
     {
         MasterKey = masterKey ?? throw new ArgumentNullException(nameof(masterKey));
-        _allowNewKeyAfterForget = allowNewKeyAfterForget;
+        AllowNewKeyAfterForget = allowNewKeyAfterForget;
     }
 
     /// <summary>The master key in use.</summary>
     protected MasterKey MasterKey { get; private set; }
+
+    /// <summary>Whether a forgotten subject may get a new key (their old data stays unreadable).</summary>
+    protected bool AllowNewKeyAfterForget { get; }
 
     /// <inheritdoc />
     public async Task<byte[]?> FindAsync(string subjectId, CancellationToken cancellationToken) =>
@@ -30,34 +32,25 @@ public abstract class WrappingKeyStore : IKeyStore
     /// <inheritdoc />
     public async Task<byte[]> GetOrCreateAsync(string subjectId, CancellationToken cancellationToken)
     {
-        if (Unwrap(subjectId, await ReadAsync(subjectId, cancellationToken).ConfigureAwait(false)) is { } existing)
+        var stored = await ReadAsync(subjectId, cancellationToken).ConfigureAwait(false);
+        if (stored is null || (stored.IsForgotten && AllowNewKeyAfterForget))
         {
-            return existing;
+            stored = await InsertIfAbsentAsync(subjectId, NewWrappedKey(subjectId), cancellationToken).ConfigureAwait(false);
         }
 
-        if (!_allowNewKeyAfterForget && await IsForgottenAsync(subjectId, cancellationToken).ConfigureAwait(false))
-        {
-            throw new SubjectForgottenException(subjectId);
-        }
-
-        var winner = await InsertIfAbsentAsync(subjectId, NewWrappedKey(subjectId), cancellationToken).ConfigureAwait(false);
-        return Unwrap(subjectId, winner)!;
+        return Unwrap(subjectId, stored) ?? throw new SubjectForgottenException(subjectId);
     }
 
     /// <inheritdoc />
     public byte[] GetOrCreate(string subjectId)
     {
-        if (Unwrap(subjectId, Read(subjectId)) is { } existing)
+        var stored = Read(subjectId);
+        if (stored is null || (stored.IsForgotten && AllowNewKeyAfterForget))
         {
-            return existing;
+            stored = InsertIfAbsent(subjectId, NewWrappedKey(subjectId));
         }
 
-        if (!_allowNewKeyAfterForget && IsForgotten(subjectId))
-        {
-            throw new SubjectForgottenException(subjectId);
-        }
-
-        return Unwrap(subjectId, InsertIfAbsent(subjectId, NewWrappedKey(subjectId)))!;
+        return Unwrap(subjectId, stored) ?? throw new SubjectForgottenException(subjectId);
     }
 
     /// <inheritdoc />
@@ -80,28 +73,25 @@ public abstract class WrappingKeyStore : IKeyStore
         return count;
     }
 
-    /// <summary>The stored key of a subject, or null.</summary>
-    protected abstract Task<WrappedKey?> ReadAsync(string subjectId, CancellationToken cancellationToken);
+    /// <summary>The subject's row: a key, a tombstone, or null when there is none.</summary>
+    protected abstract Task<StoredKey?> ReadAsync(string subjectId, CancellationToken cancellationToken);
 
-    /// <summary>The stored key of a subject, or null: synchronously.</summary>
-    protected abstract WrappedKey? Read(string subjectId);
+    /// <summary>The subject's row, synchronously.</summary>
+    protected abstract StoredKey? Read(string subjectId);
 
-    /// <summary>Stores <paramref name="key"/> unless the subject has one; returns the one stored (the first wins).</summary>
-    protected abstract Task<WrappedKey> InsertIfAbsentAsync(string subjectId, WrappedKey key, CancellationToken cancellationToken);
+    /// <summary>
+    /// Stores <paramref name="key"/> unless the subject has a row (a key, or a tombstone, which <see cref="AllowNewKeyAfterForget"/>
+    /// lets a new key replace), atomically with <see cref="DeleteAsync"/>; returns the row that won.
+    /// </summary>
+    protected abstract Task<StoredKey> InsertIfAbsentAsync(string subjectId, WrappedKey key, CancellationToken cancellationToken);
 
-    /// <summary>Stores <paramref name="key"/> unless the subject has one: synchronously.</summary>
-    protected abstract WrappedKey InsertIfAbsent(string subjectId, WrappedKey key);
+    /// <summary>As <see cref="InsertIfAbsentAsync"/>, synchronously.</summary>
+    protected abstract StoredKey InsertIfAbsent(string subjectId, WrappedKey key);
 
-    /// <summary>Whether the subject was forgotten.</summary>
-    protected abstract Task<bool> IsForgottenAsync(string subjectId, CancellationToken cancellationToken);
-
-    /// <summary>Whether the subject was forgotten: synchronously.</summary>
-    protected abstract bool IsForgotten(string subjectId);
-
-    /// <summary>Every stored key.</summary>
+    /// <summary>Every stored key (tombstones left out).</summary>
     protected abstract IAsyncEnumerable<(string SubjectId, WrappedKey Key)> ReadAllAsync(CancellationToken cancellationToken);
 
-    /// <summary>Replaces a subject's stored key.</summary>
+    /// <summary>Replaces a subject's stored key (a tombstone stays one).</summary>
     protected abstract Task UpdateAsync(string subjectId, WrappedKey key, CancellationToken cancellationToken);
 
     private WrappedKey NewWrappedKey(string subjectId)
@@ -113,9 +103,9 @@ public abstract class WrappingKeyStore : IKeyStore
         return wrapped;
     }
 
-    private byte[]? Unwrap(string subjectId, WrappedKey? key)
+    private byte[]? Unwrap(string subjectId, StoredKey? stored)
     {
-        if (key is null)
+        if (stored?.Key is not { } key)
         {
             return null;
         }
@@ -130,3 +120,14 @@ public abstract class WrappingKeyStore : IKeyStore
 /// <param name="Wrapped">Nonce, tag and ciphertext.</param>
 /// <param name="MasterKeyId">The master key's name.</param>
 public sealed record WrappedKey(byte[] Wrapped, string MasterKeyId);
+
+/// <summary>A subject's row in a key store: its key, or a tombstone (<see cref="Key"/> null) once it was forgotten.</summary>
+/// <param name="Key">The wrapped key; null when the subject was forgotten.</param>
+public sealed record StoredKey(WrappedKey? Key)
+{
+    /// <summary>The tombstone of a forgotten subject.</summary>
+    public static StoredKey Forgotten { get; } = new((WrappedKey?)null);
+
+    /// <summary>Whether the subject was forgotten.</summary>
+    public bool IsForgotten => Key is null;
+}

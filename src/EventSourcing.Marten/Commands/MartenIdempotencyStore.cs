@@ -2,78 +2,234 @@ using EventSourcing.Commands;
 using EventSourcing.Marten.Storage;
 using Marten;
 using Microsoft.Extensions.Options;
+using Npgsql;
+using Weasel.Postgresql;
+using Weasel.Postgresql.Tables;
 
 namespace EventSourcing.Marten.Commands;
 
-/// <summary>Idempotency records as Marten documents, shared by every node; the first record for a command id wins.</summary>
-public sealed class MartenIdempotencyStore(IDocumentStore store, IOptions<IdempotencyOptions>? options = null, TimeProvider? timeProvider = null) : IIdempotencyStore
+/// <summary>
+/// Idempotency records in PostgreSQL (table <c>es_idempotency</c>), shared by every process on the database. A claim
+/// holds a PostgreSQL advisory lock on the command id on a connection of its own, taken before the record is looked at
+/// and kept until the claim is disposed: other claims of the id, from any process, wait for it, and a process that dies
+/// lets go of it with its connection. The record (the payload's fingerprint) is committed before the command runs, so an
+/// execution that dies after appending still binds the id to its payload. At most half the connection pool holds claims
+/// at once, so the commands they wait for always find a connection.
+/// </summary>
+public sealed class MartenIdempotencyStore : IIdempotencyStore, IDisposable
 {
-    private readonly TimeSpan _retention = (options?.Value ?? new IdempotencyOptions()).Retention;
-    private readonly TimeProvider _timeProvider = timeProvider ?? TimeProvider.System;
+    /// <summary>The table's name.</summary>
+    public const string TableName = "es_idempotency";
 
-    /// <inheritdoc />
-    public Task<IdempotencyRecord?> FindAsync(Guid commandId, CancellationToken cancellationToken) => MartenErrors.GuardAsync(async () =>
-    {
-        var session = store.QuerySession();
-        await using var dispose = session.ConfigureAwait(false);
-        var document = await session.LoadAsync<IdempotencyDocument>(commandId, cancellationToken).ConfigureAwait(false);
-        return document is null || _timeProvider.GetUtcNow() - document.CreatedAt > _retention ? null : document.ToRecord();
-    }, cancellationToken);
+    /// <summary>The first key of the two-key advisory locks of claims (the second is a hash of the command id).</summary>
+    private const int LockSpace = 0x65734964; // "esId"
 
-    /// <inheritdoc />
-    public Task<IdempotencyRecord> AddAsync(IdempotencyRecord record, CancellationToken cancellationToken)
+    private const int UnlockTimeoutSeconds = 5;
+
+    private static readonly TimeSpan ReleaseWait = TimeSpan.FromSeconds(1);
+
+    private readonly IDocumentStore _store;
+    private readonly TimeSpan _retention;
+    private readonly TimeProvider _timeProvider;
+    private readonly string _table;
+    private readonly SemaphoreSlim _claims;
+
+    /// <summary>Creates the store on the database of <paramref name="store"/>.</summary>
+    public MartenIdempotencyStore(IDocumentStore store, IOptions<IdempotencyOptions>? options = null, TimeProvider? timeProvider = null)
     {
-        ArgumentNullException.ThrowIfNull(record);
-        return MartenErrors.GuardAsync(() => AddOnceAsync(record, cancellationToken), cancellationToken);
+        _store = store ?? throw new ArgumentNullException(nameof(store));
+        _retention = (options?.Value ?? new IdempotencyOptions()).Retention;
+        _timeProvider = timeProvider ?? TimeProvider.System;
+        _table = $"{store.Options.DatabaseSchemaName}.{TableName}";
+        using var probe = store.Storage.Database.CreateConnection();
+        _claims = new SemaphoreSlim(Math.Max(1, new NpgsqlConnectionStringBuilder(probe.ConnectionString).MaxPoolSize / 2));
     }
 
-    private async Task<IdempotencyRecord> AddOnceAsync(IdempotencyRecord record, CancellationToken cancellationToken)
+    /// <summary>The record table as a schema object, for Marten's schema (created and migrated with it).</summary>
+    public static Table Table(string schemaName)
     {
-        var session = store.LightweightSession();
-        await using (session.ConfigureAwait(false))
+        var table = new Table(new PostgresqlObjectName(schemaName, TableName, SchemaUtils.IdentifierUsage.General));
+        table.AddColumn<Guid>("command_id").AsPrimaryKey();
+        table.AddColumn<string>("command_type").NotNull();
+        table.AddColumn<string>("fingerprint").NotNull();
+        table.AddColumn<string>("response").AllowNulls();
+        table.AddColumn("created_at", "timestamp with time zone").NotNull();
+        return table;
+    }
+
+    /// <summary>Adds the record table to Marten's schema.</summary>
+    public static void Configure(StoreOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Storage.ExtendedSchemaObjects.Add(Table(options.DatabaseSchemaName));
+    }
+
+    /// <inheritdoc />
+    public async Task<IdempotencyClaim> ClaimAsync(IdempotencyRecord request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        await _claims.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var claiming = ClaimOnceAsync(request, cancellationToken); // lets go of the slot itself when it fails
+        try
         {
-            session.Insert(IdempotencyDocument.From(record));
-            try
+#pragma warning disable VSTHRD003 // started just above, by this method
+            return await MartenErrors.GuardAsync(() => claiming, cancellationToken).ConfigureAwait(false);
+#pragma warning restore VSTHRD003
+        }
+        catch (OperationCanceledException) when (!claiming.IsCompleted)
+        {
+            // Abandoned against a server that does not answer: if the claim is granted after all, let go of it then.
+            _ = claiming.ContinueWith(static granted => granted.Result.DisposeAsync().AsTask(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default).Unwrap();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _claims.Dispose();
+
+    private async Task<IdempotencyClaim> ClaimOnceAsync(IdempotencyRecord request, CancellationToken cancellationToken)
+    {
+        NpgsqlConnection? connection = null;
+        var lockKey = LockKey(request.CommandId);
+        var mayHoldLock = false;
+        try
+        {
+            await MartenSchema.For(_store).EnsureAsync(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, cancellationToken).ConfigureAwait(false);
+            connection = _store.Storage.Database.CreateConnection();
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            var batch = new NpgsqlBatch(connection)
             {
-                await session.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
-                return record;
-            }
-            catch (Exception exception) when (exception.GetType().Name is "DocumentAlreadyExistsException" or "MartenCommandException" && !MartenErrors.IsUnavailable(exception))
+                BatchCommands =
+                {
+                    new NpgsqlBatchCommand("select pg_advisory_lock(@space, @key)") { Parameters = { new("space", LockSpace), new("key", lockKey) } },
+                    // A statement of its own, so it reads after the lock is granted: what an earlier holder kept is committed.
+                    new NpgsqlBatchCommand($"""
+                        with claimed as (
+                          insert into {_table} as r (command_id, command_type, fingerprint, response, created_at) values (@id, @type, @fingerprint, null, @now)
+                          on conflict (command_id) do update
+                            set command_type = excluded.command_type, fingerprint = excluded.fingerprint, response = null, created_at = excluded.created_at
+                            where r.created_at < @expired
+                          returning 1)
+                        select (select count(*) from claimed) > 0, r.command_type, r.fingerprint, r.response, r.created_at
+                        from (select 1) as one left join {_table} as r on r.command_id = @id
+                        """)
+                    {
+                        Parameters =
+                        {
+                            new("id", request.CommandId), new("type", request.CommandType), new("fingerprint", request.Fingerprint),
+                            new("now", request.CreatedAt), new("expired", _timeProvider.GetUtcNow() - _retention),
+                        },
+                    },
+                },
+            };
+            await using (batch.ConfigureAwait(false))
             {
-                // another node recorded this command first: its record wins
+                mayHoldLock = true;
+                var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+                    await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                    var kept = await reader.GetFieldValueAsync<bool>(0, cancellationToken).ConfigureAwait(false)
+                        ? null
+                        : new IdempotencyRecord(
+                            request.CommandId,
+                            await reader.GetFieldValueAsync<string>(1, cancellationToken).ConfigureAwait(false),
+                            await reader.GetFieldValueAsync<string>(2, cancellationToken).ConfigureAwait(false),
+                            await reader.IsDBNullAsync(3, cancellationToken).ConfigureAwait(false) ? null : await reader.GetFieldValueAsync<string>(3, cancellationToken).ConfigureAwait(false),
+                            await reader.GetFieldValueAsync<DateTimeOffset>(4, cancellationToken).ConfigureAwait(false));
+                    return new Claim(this, connection, lockKey, request, kept);
+                }
             }
         }
-
-        return await FindAsync(record.CommandId, cancellationToken).ConfigureAwait(false) ?? record;
+        catch
+        {
+            await ReleaseAsync(connection, lockKey, mayHoldLock).ConfigureAwait(false);
+            throw;
+        }
     }
-}
 
-/// <summary>How an idempotency record is stored in Marten.</summary>
-public sealed class IdempotencyDocument
-{
-    /// <summary>The command id.</summary>
-    public Guid Id { get; set; }
-
-    /// <summary>The command type's name.</summary>
-    public string CommandType { get; set; } = string.Empty;
-
-    /// <summary>The hash of the command's payload.</summary>
-    public string Fingerprint { get; set; } = string.Empty;
-
-    /// <summary>The handler's response as JSON (personal data in it already encrypted).</summary>
-    public string Response { get; set; } = string.Empty;
-
-    /// <summary>When the command was first executed.</summary>
-    public DateTimeOffset CreatedAt { get; set; }
-
-    internal static IdempotencyDocument From(IdempotencyRecord record) => new()
+    /// <summary>
+    /// Lets go of the lock (when it may be held), the connection and the slot. A connection whose unlock fails is kept out
+    /// of the pool: a broken one ends its session on the server, and the lock with it.
+    /// </summary>
+    private async Task ReleaseAsync(NpgsqlConnection? connection, int lockKey, bool mayHoldLock)
     {
-        Id = record.CommandId,
-        CommandType = record.CommandType,
-        Fingerprint = record.Fingerprint,
-        Response = record.Response,
-        CreatedAt = record.CreatedAt,
-    };
+        try
+        {
+            if (connection is null)
+            {
+                return;
+            }
 
-    internal IdempotencyRecord ToRecord() => new(Id, CommandType, Fingerprint, Response, CreatedAt);
+            if (mayHoldLock && connection.State == System.Data.ConnectionState.Open)
+            {
+                try
+                {
+                    var unlock = new NpgsqlCommand("select pg_advisory_unlock(@space, @key)", connection) { CommandTimeout = UnlockTimeoutSeconds, Parameters = { new("space", LockSpace), new("key", lockKey) } };
+                    await using var disposeUnlock = unlock.ConfigureAwait(false);
+                    await unlock.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception) when (connection.State == System.Data.ConnectionState.Open)
+                {
+                    NpgsqlConnection.ClearPool(connection); // closed when returned, never reused with a lock it may hold
+                }
+                catch (Exception)
+                {
+                    // broken: the server ends its session, and the lock with it
+                }
+            }
+
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _claims.Release();
+        }
+    }
+
+    private static int LockKey(Guid commandId)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        commandId.TryWriteBytes(bytes);
+        return BitConverter.ToInt32(bytes) ^ BitConverter.ToInt32(bytes[4..]) ^ BitConverter.ToInt32(bytes[8..]) ^ BitConverter.ToInt32(bytes[12..]);
+    }
+
+    private sealed class Claim(MartenIdempotencyStore owner, NpgsqlConnection connection, int lockKey, IdempotencyRecord request, IdempotencyRecord? kept) : IdempotencyClaim(kept)
+    {
+        private int _released;
+
+        public override Task CompleteAsync(string response, CancellationToken cancellationToken)
+        {
+            ArgumentNullException.ThrowIfNull(response);
+            return MartenErrors.GuardAsync(async () =>
+            {
+                var update = new NpgsqlCommand($"update {owner._table} set response = @response where command_id = @id and fingerprint = @fingerprint", connection)
+                {
+                    Parameters = { new("response", response), new("id", request.CommandId), new("fingerprint", request.Fingerprint) },
+                };
+                await using var disposeUpdate = update.ConfigureAwait(false);
+                await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }, cancellationToken);
+        }
+
+        public override async ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _released, 1) != 0)
+            {
+                return;
+            }
+
+            var release = owner.ReleaseAsync(connection, lockKey, mayHoldLock: true);
+            try
+            {
+                // Against a server that does not answer the unlock goes on in the background; the caller moves on.
+                await release.WaitAsync(ReleaseWait).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                _ = release.ContinueWith(static done => done.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            }
+        }
+    }
 }

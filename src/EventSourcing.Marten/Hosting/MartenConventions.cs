@@ -48,7 +48,7 @@ public static class MartenConventions
             marten.TypeInfoResolver = (marten.TypeInfoResolver ?? new DefaultJsonTypeInfoResolver()).WithAddedModifier(json.Modifier);
         });
         PostgresKeyStore.Configure(options);
-        options.Schema.For<Commands.IdempotencyDocument>();
+        Commands.MartenIdempotencyStore.Configure(options);
     }
 
     /// <summary>

@@ -16,6 +16,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace EventSourcing.Marten.Hosting;
 
@@ -65,10 +66,16 @@ public static partial class MartenEventSourcingExtensions
         .UseLightweightSessions()
         .AddAsyncDaemon(DaemonMode.HotCold); // one node runs each projection shard; others take over when it stops
 
-        builder.Services.AddSingleton<IKeyStore>(services => new PostgresKeyStore(
-            services.GetRequiredService<IDocumentStore>(),
-            MasterKeyFor(services),
-            services.GetRequiredService<IOptions<PersonalDataOptions>>().Value.AllowNewKeyAfterForget));
+        builder.Services.AddSingleton<IKeyStore>(services =>
+        {
+            var store = services.GetRequiredService<IDocumentStore>();
+            var options = services.GetRequiredService<IOptions<PersonalDataOptions>>().Value;
+            var logger = services.GetService<ILogger<PostgresKeyStore>>();
+            var time = services.GetService<TimeProvider>();
+            return services.GetService<KeyDatabase>() is { } keys
+                ? new PostgresKeyStore(keys.DataSource, store.Options.DatabaseSchemaName, MasterKeyFor(services), createSchema: store.Options is StoreOptions { AutoCreateSchemaObjects: not JasperFx.AutoCreate.None }, options, logger, time)
+                : new PostgresKeyStore(store, MasterKeyFor(services), options, logger, time);
+        });
         builder.Services.AddHostedService<KeyStoreStartupCheck>();
         builder.Services.AddSingleton<IIdempotencyStore, MartenIdempotencyStore>();
         builder.Services.AddSingleton<ISnapshotStore>(services => new MartenSnapshotStore(services.GetRequiredService<IDocumentStore>(), services.GetRequiredService<PersonalDataProtector>()));
@@ -85,6 +92,20 @@ public static partial class MartenEventSourcingExtensions
             services.GetService<ILogger<MartenEventStore>>(),
             services.GetService<TimeProvider>(),
             services.GetRequiredService<PersonalDataProtector>()));
+    }
+
+    /// <summary>
+    /// Keeps the personal-data keys in a PostgreSQL database of their own, at <paramref name="connectionString"/>, instead of
+    /// the event store's: then a backup of the events never holds a key, and the keys' backups can be kept for a shorter
+    /// time (see docs/privacy.md). The key table is created there on first use when Marten creates schema objects at run
+    /// time; otherwise apply it ahead of time (<see cref="PostgresKeyStore.ApplySchemaAsync"/>). Call with <c>UseMarten</c>.
+    /// </summary>
+    public static EventSourcingBuilder UseKeyDatabase(this EventSourcingBuilder builder, string connectionString)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        builder.Services.AddSingleton(_ => new KeyDatabase(NpgsqlDataSource.Create(MartenConventions.WithConnectionDefaults(connectionString))));
+        return builder;
     }
 
     /// <summary>Registers the view documents, and each stored projection with Marten: inline in appends, async on the daemon.</summary>
@@ -150,6 +171,14 @@ public static partial class MartenEventSourcingExtensions
         public Task StartAsync(CancellationToken cancellationToken) => MartenSchema.For(store).EnsureAsync(logger, cancellationToken);
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+
+    /// <summary>The key database chosen with <see cref="UseKeyDatabase"/>; disposed with the container.</summary>
+    private sealed class KeyDatabase(NpgsqlDataSource dataSource) : IAsyncDisposable
+    {
+        public NpgsqlDataSource DataSource { get; } = dataSource;
+
+        public ValueTask DisposeAsync() => DataSource.DisposeAsync();
     }
 
     /// <summary>Resolves the key store when the host starts, so a missing master key stops the application at once.</summary>

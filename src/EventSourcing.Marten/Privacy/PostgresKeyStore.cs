@@ -1,7 +1,10 @@
 using System.Runtime.CompilerServices;
-using EventSourcing.Privacy;
 using EventSourcing.Marten.Storage;
+using EventSourcing.Privacy;
+using JasperFx;
 using Marten;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Weasel.Postgresql;
 using Weasel.Postgresql.Tables;
@@ -9,96 +12,172 @@ using Weasel.Postgresql.Tables;
 namespace EventSourcing.Marten.Privacy;
 
 /// <summary>
-/// Data keys in PostgreSQL: <c>es_data_keys</c> (subject, wrapped key, master key name) and <c>es_forgotten_subjects</c>
-/// (who was forgotten, when). Get-or-create is an insert that does nothing on conflict followed by a read, so concurrent
-/// callers all get the one key that won. Deleting the row forgets the subject; after VACUUM nothing of it is left.
+/// Data keys in PostgreSQL, in the table <c>es_subject_keys</c>: one row per subject, holding its wrapped key, or a
+/// tombstone once it is forgotten (the key's bytes gone from the row, the time of the forget kept). Creating a key and
+/// forgetting work on that one row (an insert that yields to an existing row, an upsert that empties it), so the
+/// primary key orders them: a key created concurrently with a forget is emptied by it or never created. Every forget
+/// notifies the other processes in its own transaction (<see cref="IForgetNotifications"/>), so they drop the key from
+/// their caches within <see cref="PersonalDataOptions.ForgetPropagation"/>. The table lives in the event store's
+/// database, or in a database of its own (see docs/privacy.md on backups).
 /// </summary>
-public sealed class PostgresKeyStore : WrappingKeyStore
+public sealed class PostgresKeyStore : WrappingKeyStore, IForgetNotifications, IAsyncDisposable
 {
-    private readonly IDocumentStore _store;
-    private readonly string _keys;
-    private readonly string _forgotten;
+    /// <summary>The table's name.</summary>
+    public const string TableName = "es_subject_keys";
 
-    /// <summary>Creates the store on the Marten database of <paramref name="store"/>.</summary>
-    public PostgresKeyStore(IDocumentStore store, MasterKey masterKey, bool allowNewKeyAfterForget)
-        : base(masterKey, allowNewKeyAfterForget)
+    private readonly Func<NpgsqlConnection> _connect;
+    private readonly Func<CancellationToken, Task> _ensureSchema;
+    private readonly ForgetListener _listener;
+    private readonly string _table;
+
+    /// <summary>Keeps the keys in the database of <paramref name="store"/>, in its schema, created and migrated with everything else.</summary>
+    public PostgresKeyStore(IDocumentStore store, MasterKey masterKey, PersonalDataOptions? options = null, ILogger? logger = null, TimeProvider? timeProvider = null)
+        : this(
+            (store ?? throw new ArgumentNullException(nameof(store))).Storage.Database.CreateConnection,
+            store.Options.DatabaseSchemaName,
+            cancellationToken => MartenSchema.For(store).EnsureAsync(NullLogger.Instance, cancellationToken),
+            masterKey,
+            options,
+            logger,
+            timeProvider)
     {
-        _store = store ?? throw new ArgumentNullException(nameof(store));
-        var schema = store.Options.DatabaseSchemaName;
-        _keys = $"{schema}.es_data_keys";
-        _forgotten = $"{schema}.es_forgotten_subjects";
     }
 
-    /// <summary>Adds the key tables to Marten's schema, so they are created and migrated with everything else.</summary>
+    /// <summary>
+    /// Keeps the keys in the database of <paramref name="dataSource"/> (for example one of their own, so that the events'
+    /// backups never hold keys), in <paramref name="schemaName"/>. With <paramref name="createSchema"/> the table is
+    /// created on first use; otherwise apply it ahead of time with <see cref="ApplySchemaAsync"/>.
+    /// </summary>
+    public PostgresKeyStore(NpgsqlDataSource dataSource, string schemaName, MasterKey masterKey, bool createSchema, PersonalDataOptions? options = null, ILogger? logger = null, TimeProvider? timeProvider = null)
+        : this(
+            (dataSource ?? throw new ArgumentNullException(nameof(dataSource))).CreateConnection,
+            schemaName,
+            createSchema ? null : _ => Task.CompletedTask,
+            masterKey,
+            options,
+            logger,
+            timeProvider)
+    {
+    }
+
+    private PostgresKeyStore(Func<NpgsqlConnection> connect, string schemaName, Func<CancellationToken, Task>? ensureSchema, MasterKey masterKey, PersonalDataOptions? options, ILogger? logger, TimeProvider? timeProvider)
+        : base(masterKey, (options ?? new PersonalDataOptions()).AllowNewKeyAfterForget)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(schemaName);
+        _connect = connect;
+        SchemaName = schemaName;
+        _table = $"{schemaName}.{TableName}";
+        _ensureSchema = ensureSchema ?? Once(ApplySchemaAsync);
+        _listener = new ForgetListener(connect, (options ?? new PersonalDataOptions()).ForgetPropagation, timeProvider ?? TimeProvider.System, (ILogger?)logger ?? NullLogger.Instance);
+    }
+
+    /// <summary>The schema of the key table.</summary>
+    public string SchemaName { get; }
+
+    /// <inheritdoc />
+    public TimeSpan PropagationBound => _listener.Bound;
+
+    /// <inheritdoc />
+    public long? DeliveredBefore => _listener.DeliveredBefore;
+
+    /// <summary>The key table as a schema object, for Marten's schema (created and migrated with it).</summary>
+    public static Table Table(string schemaName)
+    {
+        var table = new Table(new PostgresqlObjectName(schemaName, TableName, SchemaUtils.IdentifierUsage.General));
+        table.AddColumn<string>("subject_id").AsPrimaryKey();
+        table.AddColumn("wrapped", "bytea").AllowNulls();
+        table.AddColumn<string>("master_key_id").AllowNulls();
+        table.AddColumn("created_at", "timestamp with time zone").NotNull().DefaultValueByExpression("now()");
+        table.AddColumn("forgotten_at", "timestamp with time zone").AllowNulls();
+        return table;
+    }
+
+    /// <summary>Adds the key table to Marten's schema, so it is created and migrated with everything else.</summary>
     public static void Configure(StoreOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var keys = new Table(new PostgresqlObjectName(options.DatabaseSchemaName, "es_data_keys", SchemaUtils.IdentifierUsage.General));
-        keys.AddColumn<string>("subject_id").AsPrimaryKey();
-        keys.AddColumn("wrapped", "bytea").NotNull();
-        keys.AddColumn<string>("master_key_id").NotNull();
-        keys.AddColumn("created_at", "timestamp with time zone").DefaultValueByExpression("now()");
-        var forgotten = new Table(new PostgresqlObjectName(options.DatabaseSchemaName, "es_forgotten_subjects", SchemaUtils.IdentifierUsage.General));
-        forgotten.AddColumn<string>("subject_id").AsPrimaryKey();
-        forgotten.AddColumn("forgotten_at", "timestamp with time zone").DefaultValueByExpression("now()");
-        options.Storage.ExtendedSchemaObjects.Add(keys);
-        options.Storage.ExtendedSchemaObjects.Add(forgotten);
+        options.Storage.ExtendedSchemaObjects.Add(Table(options.DatabaseSchemaName));
     }
 
-    /// <inheritdoc />
-    public override Task<bool> DeleteAsync(string subjectId, CancellationToken cancellationToken) => MartenErrors.GuardAsync(async () =>
+    /// <summary>Creates the schema and the key table, or brings them up to date (a deployment step for a key database of its own).</summary>
+    public Task ApplySchemaAsync(CancellationToken cancellationToken) => MartenErrors.GuardAsync(async () =>
     {
-        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var connection = _connect();
         await using var disposeConnection = connection.ConfigureAwait(false);
-        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await using var disposeTransaction = transaction.ConfigureAwait(false);
-        var deleted = await ExecuteAsync(connection, $"delete from {_keys} where subject_id = @subject", subjectId, cancellationToken).ConfigureAwait(false);
-        await ExecuteAsync(connection, $"insert into {_forgotten} (subject_id) values (@subject) on conflict do nothing", subjectId, cancellationToken).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return deleted > 0;
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await Table(SchemaName).MigrateAsync(connection, cancellationToken, AutoCreate.CreateOrUpdate).ConfigureAwait(false);
     }, cancellationToken);
 
     /// <inheritdoc />
-    protected override async Task<WrappedKey?> ReadAsync(string subjectId, CancellationToken cancellationToken)
+    public IDisposable Subscribe(Action<string?> forgotten) => _listener.Subscribe(forgotten);
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => _listener.DisposeAsync();
+
+    /// <inheritdoc />
+    public override Task<bool> DeleteAsync(string subjectId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(subjectId);
+        return MartenErrors.GuardAsync(async () =>
+        {
+            var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var disposeConnection = connection.ConfigureAwait(false);
+            // One statement: the tombstone and the notification commit together (notifications are sent on commit).
+            var command = Command(connection, $"""
+                with prior as (select wrapped is not null as had_key from {_table} where subject_id = @subject),
+                forget as (
+                  insert into {_table} as k (subject_id, wrapped, master_key_id, forgotten_at) values (@subject, null, null, now())
+                  on conflict (subject_id) do update set wrapped = null, master_key_id = null, forgotten_at = coalesce(k.forgotten_at, excluded.forgotten_at)
+                  returning 1)
+                select coalesce((select had_key from prior), false), (select count(*) from forget), pg_notify('{ForgetListener.Channel}', @subject)
+                """, subjectId);
+            await using var disposeCommand = command.ConfigureAwait(false);
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using var disposeReader = reader.ConfigureAwait(false);
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            return await reader.GetFieldValueAsync<bool>(0, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    protected override Task<StoredKey?> ReadAsync(string subjectId, CancellationToken cancellationToken) => MartenErrors.GuardAsync(async () =>
     {
         var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var disposeConnection = connection.ConfigureAwait(false);
-        var command = Command(connection, $"select wrapped, master_key_id from {_keys} where subject_id = @subject", subjectId);
+        var command = Command(connection, $"select wrapped, master_key_id from {_table} where subject_id = @subject", subjectId);
         await using var disposeCommand = command.ConfigureAwait(false);
         var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await using var disposeReader = reader.ConfigureAwait(false);
-        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
-            ? new WrappedKey(await reader.GetFieldValueAsync<byte[]>(0, cancellationToken).ConfigureAwait(false), await reader.GetFieldValueAsync<string>(1, cancellationToken).ConfigureAwait(false))
-            : null;
-    }
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? Row(reader) : null;
+    }, cancellationToken);
 
     /// <inheritdoc />
-    protected override WrappedKey? Read(string subjectId)
+    protected override StoredKey? Read(string subjectId)
     {
         using var connection = Open();
-        using var command = Command(connection, $"select wrapped, master_key_id from {_keys} where subject_id = @subject", subjectId);
+        using var command = Command(connection, $"select wrapped, master_key_id from {_table} where subject_id = @subject", subjectId);
         using var reader = command.ExecuteReader();
-        return reader.Read() ? new WrappedKey(reader.GetFieldValue<byte[]>(0), reader.GetString(1)) : null;
+        return reader.Read() ? Row(reader) : null;
     }
 
     /// <inheritdoc />
-    protected override async Task<WrappedKey> InsertIfAbsentAsync(string subjectId, WrappedKey key, CancellationToken cancellationToken)
+    protected override async Task<StoredKey> InsertIfAbsentAsync(string subjectId, WrappedKey key, CancellationToken cancellationToken)
     {
-        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
+        await MartenErrors.GuardAsync(async () =>
         {
+            var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var disposeConnection = connection.ConfigureAwait(false);
             var insert = InsertCommand(connection, subjectId, key);
-            await using (insert.ConfigureAwait(false))
-            {
-                await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-        }
+            await using var disposeInsert = insert.ConfigureAwait(false);
+            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
 
+        // A statement of its own: it sees the row that won, committed, even when this insert waited for it.
         return await ReadAsync(subjectId, cancellationToken).ConfigureAwait(false) ?? throw new InvalidOperationException($"The key of subject '{subjectId}' vanished while it was created.");
     }
 
     /// <inheritdoc />
-    protected override WrappedKey InsertIfAbsent(string subjectId, WrappedKey key)
+    protected override StoredKey InsertIfAbsent(string subjectId, WrappedKey key)
     {
         using (var connection = Open())
         using (var insert = InsertCommand(connection, subjectId, key))
@@ -110,60 +189,55 @@ public sealed class PostgresKeyStore : WrappingKeyStore
     }
 
     /// <inheritdoc />
-    protected override async Task<bool> IsForgottenAsync(string subjectId, CancellationToken cancellationToken)
-    {
-        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var disposeConnection = connection.ConfigureAwait(false);
-        var command = Command(connection, $"select exists (select 1 from {_forgotten} where subject_id = @subject)", subjectId);
-        await using var disposeCommand = command.ConfigureAwait(false);
-        return (bool)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-    }
-
-    /// <inheritdoc />
-    protected override bool IsForgotten(string subjectId)
-    {
-        using var connection = Open();
-        using var command = Command(connection, $"select exists (select 1 from {_forgotten} where subject_id = @subject)", subjectId);
-        return (bool)command.ExecuteScalar()!;
-    }
-
-    /// <inheritdoc />
     protected override async IAsyncEnumerable<(string SubjectId, WrappedKey Key)> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var disposeConnection = connection.ConfigureAwait(false);
-        var command = new NpgsqlCommand($"select subject_id, wrapped, master_key_id from {_keys} order by subject_id", connection);
-        await using var disposeCommand = command.ConfigureAwait(false);
-        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using var disposeReader = reader.ConfigureAwait(false);
-        var all = new List<(string, WrappedKey)>();
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        var all = await MartenErrors.GuardAsync(async () =>
         {
-            all.Add((await reader.GetFieldValueAsync<string>(0, cancellationToken).ConfigureAwait(false),
-                new WrappedKey(await reader.GetFieldValueAsync<byte[]>(1, cancellationToken).ConfigureAwait(false), await reader.GetFieldValueAsync<string>(2, cancellationToken).ConfigureAwait(false))));
-        }
+            var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var disposeConnection = connection.ConfigureAwait(false);
+            var command = new NpgsqlCommand($"select subject_id, wrapped, master_key_id from {_table} where wrapped is not null order by subject_id", connection);
+            await using var disposeCommand = command.ConfigureAwait(false);
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using var disposeReader = reader.ConfigureAwait(false);
+            var rows = new List<(string, WrappedKey)>();
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                rows.Add((await reader.GetFieldValueAsync<string>(0, cancellationToken).ConfigureAwait(false),
+                    new WrappedKey(await reader.GetFieldValueAsync<byte[]>(1, cancellationToken).ConfigureAwait(false), await reader.GetFieldValueAsync<string>(2, cancellationToken).ConfigureAwait(false))));
+            }
 
-        foreach (var item in all)
+            return rows;
+        }, cancellationToken).ConfigureAwait(false);
+        foreach (var row in all)
         {
-            yield return item;
+            yield return row;
         }
     }
 
     /// <inheritdoc />
-    protected override async Task UpdateAsync(string subjectId, WrappedKey key, CancellationToken cancellationToken)
+    protected override Task UpdateAsync(string subjectId, WrappedKey key, CancellationToken cancellationToken) => MartenErrors.GuardAsync(async () =>
     {
         var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var disposeConnection = connection.ConfigureAwait(false);
-        var command = Command(connection, $"update {_keys} set wrapped = @wrapped, master_key_id = @master where subject_id = @subject", subjectId);
+        var command = Command(connection, $"update {_table} set wrapped = @wrapped, master_key_id = @master where subject_id = @subject and wrapped is not null", subjectId);
         await using var disposeCommand = command.ConfigureAwait(false);
         command.Parameters.AddWithValue("wrapped", key.Wrapped);
         command.Parameters.AddWithValue("master", key.MasterKeyId);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-    }
+    }, cancellationToken);
+
+    private static StoredKey Row(NpgsqlDataReader reader) =>
+#pragma warning disable VSTHRD103 // the row is read whole: no I/O
+        reader.IsDBNull(0) ? StoredKey.Forgotten : new StoredKey(new WrappedKey(reader.GetFieldValue<byte[]>(0), reader.GetString(1)));
+#pragma warning restore VSTHRD103
 
     private NpgsqlCommand InsertCommand(NpgsqlConnection connection, string subjectId, WrappedKey key)
     {
-        var command = Command(connection, $"insert into {_keys} (subject_id, wrapped, master_key_id) values (@subject, @wrapped, @master) on conflict (subject_id) do nothing", subjectId);
+        // A tombstone stays unless a new key may replace it; either way the row that is there wins.
+        var onConflict = AllowNewKeyAfterForget
+            ? "update set wrapped = excluded.wrapped, master_key_id = excluded.master_key_id, created_at = excluded.created_at where k.wrapped is null"
+            : "nothing";
+        var command = Command(connection, $"insert into {_table} as k (subject_id, wrapped, master_key_id) values (@subject, @wrapped, @master) on conflict (subject_id) do {onConflict}", subjectId);
         command.Parameters.AddWithValue("wrapped", key.Wrapped);
         command.Parameters.AddWithValue("master", key.MasterKeyId);
         return command;
@@ -176,25 +250,45 @@ public sealed class PostgresKeyStore : WrappingKeyStore
         return command;
     }
 
-    private static async Task<int> ExecuteAsync(NpgsqlConnection connection, string sql, string subjectId, CancellationToken cancellationToken)
-    {
-        var command = Command(connection, sql, subjectId);
-        await using var dispose = command.ConfigureAwait(false);
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-    }
-
     private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
     {
-        await MartenSchema.For(_store).EnsureAsync(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, cancellationToken).ConfigureAwait(false);
-        var connection = _store.Storage.Database.CreateConnection();
-        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return connection;
+        await _ensureSchema(cancellationToken).ConfigureAwait(false);
+        var connection = _connect();
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
     }
 
     private NpgsqlConnection Open()
     {
-        var connection = _store.Storage.Database.CreateConnection();
+        var connection = _connect();
         connection.Open();
         return connection;
+    }
+
+    /// <summary>Runs <paramref name="apply"/> once, successfully; a failure lets the next caller try again.</summary>
+    private static Func<CancellationToken, Task> Once(Func<CancellationToken, Task> apply)
+    {
+        Task? done = null;
+        var gate = new Lock();
+        return cancellationToken =>
+        {
+            lock (gate)
+            {
+                if (done is null || done.IsFaulted || done.IsCanceled)
+                {
+                    done = apply(CancellationToken.None);
+                }
+
+                return done.WaitAsync(cancellationToken);
+            }
+        };
     }
 }

@@ -51,13 +51,22 @@ public sealed partial class MartenEventStore
     private async Task<AppendResult> AppendOnceAsync(string streamId, ExpectedVersion expectedVersion, IReadOnlyList<object> events, EventMetadata metadata, CancellationToken cancellationToken)
     {
         await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
-        if (_protector is not null)
+        if (_protector is not null && !await _protector.PrepareWriteAsync(events.SelectMany(PersonalDataJson.SubjectsOf), cancellationToken).ConfigureAwait(false))
         {
-            await _protector.PrepareWriteAsync(events.SelectMany(PersonalDataJson.SubjectsOf), cancellationToken).ConfigureAwait(false);
+            // A subject of these events was forgotten: writing a real value of theirs fails. Find out now, before Marten
+            // takes sequence numbers for the events (a refused append then leaves no hole for readers to wait out).
+            foreach (var @event in events)
+            {
+                _serializer.Serialize(@event);
+            }
         }
 
         var session = _store.LightweightSession();
         await using var disposeSession = session.ConfigureAwait(false);
+        // One transaction from the first statement: in rich mode Marten takes the events' sequence numbers before it
+        // inserts them (and runs inline projections in between); inside the transaction they are held under its lock,
+        // where readers of the log see them as taken (MartenHighWater), however long the projections take.
+        await session.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         session.CorrelationId = metadata.CorrelationId;
         session.CausationId = metadata.CausationId;
         session.LastModifiedBy = metadata.User;

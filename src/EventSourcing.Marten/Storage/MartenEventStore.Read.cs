@@ -63,7 +63,9 @@ public sealed partial class MartenEventStore
             var ceiling = await ReadHeadPositionAsync(cancellationToken).ConfigureAwait(false);
             if (next > ceiling)
             {
-                await _appended.WaitAsync(appended, _options.SubscriptionFallbackInterval, cancellationToken).ConfigureAwait(false);
+                // A hole in view may be proven dead before the fallback interval: look again by then.
+                var wait = _highWater.RecheckIn is { } recheck && recheck < _options.SubscriptionFallbackInterval ? recheck : _options.SubscriptionFallbackInterval;
+                await _appended.WaitAsync(appended, wait, cancellationToken).ConfigureAwait(false);
                 continue;
             }
 

@@ -11,8 +11,9 @@ namespace EventSourcing.Marten.Storage;
 /// <summary>
 /// The event store on PostgreSQL through Marten: events are appended with Marten's event store (string stream
 /// keys, quick append, the registry's type names) and read back through the <see cref="IEventSerializer"/>, so aliases,
-/// upcasters and errors behave exactly as in every other store. Reading the whole log stops at Marten's high-water
-/// mark, so a reader never passes a sequence gap that a transaction still in flight may fill.
+/// upcasters and errors behave exactly as in every other store. Reading the whole log stops at a high-water mark
+/// below which no transaction alive can still commit an event, so a reader never passes a sequence number that a
+/// transaction in flight, however stalled, may fill (see docs/marten.md).
 /// </summary>
 public sealed partial class MartenEventStore : IEventStore, IAsyncDisposable
 {
@@ -50,7 +51,7 @@ public sealed partial class MartenEventStore : IEventStore, IAsyncDisposable
         _streams = $"{schema}.mt_streams";
         _options = options ?? new MartenStoreOptions();
         timeProvider ??= TimeProvider.System;
-        _highWater = new MartenHighWater(store, timeProvider, _options.StaleGapThreshold);
+        _highWater = new MartenHighWater(store, timeProvider, _options.StaleGapThreshold, _logger);
         _appended = new MartenAppendSignal(store, _logger, timeProvider);
     }
 

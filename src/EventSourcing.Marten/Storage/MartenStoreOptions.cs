@@ -4,10 +4,12 @@ namespace EventSourcing.Marten.Storage;
 public sealed class MartenStoreOptions
 {
     /// <summary>
-    /// How long a sequence gap must stay open (with every transaction that was running when it was first seen ended)
-    /// before readers of the whole log skip it as left by a rolled-back or crashed append. Default 3 seconds.
+    /// How long a hole in the sequence (a number taken by a transaction that has not committed it) stays in view before
+    /// readers of the whole log ask PostgreSQL whether a transaction that may still fill it is alive. They pass it only
+    /// when none is, however long this is: it only spares PostgreSQL that question for the holes of appends in flight,
+    /// which fill within milliseconds. Default 250 ms.
     /// </summary>
-    public TimeSpan StaleGapThreshold { get; set; } = TimeSpan.FromSeconds(3);
+    public TimeSpan StaleGapThreshold { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>How long a live subscriber waits for an append notification before looking again anyway. Default 2 seconds.</summary>
     public TimeSpan SubscriptionFallbackInterval { get; set; } = TimeSpan.FromSeconds(2);

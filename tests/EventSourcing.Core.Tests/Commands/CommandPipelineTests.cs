@@ -103,7 +103,7 @@ public sealed class CommandPipelineTests : IDisposable
     }
 
     [Fact]
-    public async Task A_command_refused_by_the_decider_keeps_no_idempotency_record()
+    public async Task A_command_refused_by_the_decider_binds_its_id_to_its_payload_the_same_one_runs_again_another_is_refused()
     {
         var id = Guid.NewGuid();
         var handler = _services.GetRequiredService<DeciderHandler<TallyCommand, TallyEvent, Tally>>();
@@ -111,6 +111,14 @@ public sealed class CommandPipelineTests : IDisposable
 
         await Assert.ThrowsAsync<DomainException>(async () => await Mediator.Send(new AddToTally("f", 2, "late", id), Ct));
 
-        Assert.Null(await _services.GetRequiredService<IIdempotencyStore>().FindAsync(id, Ct));
+        await using (var claim = await _services.GetRequiredService<IIdempotencyStore>().ClaimAsync(new IdempotencyRecord(id, "probe", "other", null, DateTimeOffset.UtcNow), Ct))
+        {
+            Assert.NotNull(claim.Kept);
+            Assert.Null(claim.Kept.Response);
+            Assert.Equal(nameof(AddToTally), claim.Kept.CommandType);
+        }
+
+        await Assert.ThrowsAsync<DomainException>(async () => await Mediator.Send(new AddToTally("f", 2, "late", id), Ct)); // ran again
+        await Assert.ThrowsAsync<IdempotencyKeyReusedException>(async () => await Mediator.Send(new AddToTally("f", 3, "late", id), Ct));
     }
 }

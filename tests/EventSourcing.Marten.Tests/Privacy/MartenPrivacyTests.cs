@@ -50,26 +50,26 @@ public sealed class MartenPrivacyTests(PostgresFixture postgres) : PrivacyContra
         var rows = await PostgresInspection.AllRowsAsTextAsync(connectionString, Ct);
         var dump = await PostgresInspection.PgDumpAsync(connectionString, Ct);
         var wrappedKey = await WrappedKeyAsync(connectionString, guest);
-        var tuplesBefore = await PostgresInspection.HeapTuplesAsync(connectionString, "es_data_keys", Ct);
+        var tuplesBefore = await PostgresInspection.HeapTuplesAsync(connectionString, "es_subject_keys", Ct);
 
         await host.Services.GetRequiredService<PersonalDataEraser>().ForgetAsync(guest.ToString(), Ct);
         var card = await host.Views.FindAsync<GuestCard>(GuestDecider.StreamOf(guest), Ct);
         var rebuilt = await host.Rebuilder.RebuildAsync("guest-cards", null, Ct);
-        var tuplesAfterDelete = await PostgresInspection.HeapTuplesAsync(connectionString, "es_data_keys", Ct);
+        var tuplesAfterDelete = await PostgresInspection.HeapTuplesAsync(connectionString, "es_subject_keys", Ct);
         await using (var connection = new NpgsqlConnection(connectionString))
         {
             await connection.OpenAsync(Ct);
-            await using var vacuum = new NpgsqlCommand("vacuum es_data_keys", connection);
+            await using var vacuum = new NpgsqlCommand("vacuum es_subject_keys", connection);
             await vacuum.ExecuteNonQueryAsync(Ct);
         }
 
-        var tuplesAfterVacuum = await PostgresInspection.HeapTuplesAsync(connectionString, "es_data_keys", Ct);
+        var tuplesAfterVacuum = await PostgresInspection.HeapTuplesAsync(connectionString, "es_subject_keys", Ct);
 
         Assert.All(markers, marker => Assert.DoesNotContain(marker, rows, StringComparison.Ordinal));
         Assert.All(markers, marker => Assert.DoesNotContain(marker, dump, StringComparison.Ordinal));
         Assert.Contains(PersonalDataProtector.Prefix, dump, StringComparison.Ordinal);
         Assert.Contains(tuplesBefore, tuple => Contains(tuple, wrappedKey));
-        Assert.Contains(tuplesAfterDelete, tuple => Contains(tuple, wrappedKey)); // deleted but still on disk until VACUUM
+        Assert.Contains(tuplesAfterDelete, tuple => Contains(tuple, wrappedKey)); // emptied but its old row version still on disk until VACUUM
         Assert.DoesNotContain(tuplesAfterVacuum, tuple => Contains(tuple, wrappedKey));
         Assert.Equal(("[erased]", true), (card!.Name, card.Erased));
         Assert.True(rebuilt.Position >= last.Position);
@@ -80,7 +80,7 @@ public sealed class MartenPrivacyTests(PostgresFixture postgres) : PrivacyContra
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(Ct);
-        await using var command = new NpgsqlCommand("select wrapped from es_data_keys where subject_id = @subject", connection);
+        await using var command = new NpgsqlCommand("select wrapped from es_subject_keys where subject_id = @subject", connection);
         command.Parameters.AddWithValue("subject", guest.ToString());
         return (byte[])(await command.ExecuteScalarAsync(Ct))!;
     }

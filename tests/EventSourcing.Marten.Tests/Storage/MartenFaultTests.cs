@@ -83,7 +83,7 @@ public sealed class MartenFaultTests(PostgresFixture postgres)
         var views = provider.GetRequiredService<IProjectionStore>();
         var reader = provider.GetRequiredService<IViewReader>();
         var idempotency = provider.GetRequiredService<IIdempotencyStore>();
-        var record = new IdempotencyRecord(Guid.NewGuid(), "AddToTally", "fingerprint", "{}", DateTimeOffset.UtcNow);
+        var record = new IdempotencyRecord(Guid.NewGuid(), "AddToTally", "fingerprint", null, DateTimeOffset.UtcNow);
 
         await Assert.ThrowsAsync<EventStoreUnavailableException>(() => views.ReadStateAsync("tally-view", Ct));
         await Assert.ThrowsAsync<EventStoreUnavailableException>(() => views.FindAsync<TallyView>("tally-view", 1, "tally-1", Ct));
@@ -92,8 +92,8 @@ public sealed class MartenFaultTests(PostgresFixture postgres)
         await Assert.ThrowsAsync<EventStoreUnavailableException>(() => views.StartGenerationAsync("tally-view", scratch: true, Ct));
         await Assert.ThrowsAsync<EventStoreUnavailableException>(() => CheckpointAsync(views));
         await Assert.ThrowsAsync<EventStoreUnavailableException>(() => reader.FindAsync<TallyView>("tally-1", Ct));
-        await Assert.ThrowsAsync<EventStoreUnavailableException>(() => idempotency.FindAsync(record.CommandId, Ct));
-        await Assert.ThrowsAsync<EventStoreUnavailableException>(() => idempotency.AddAsync(record, Ct));
+        await Assert.ThrowsAsync<EventStoreUnavailableException>(() => idempotency.ClaimAsync(record, Ct));
+        await Assert.ThrowsAsync<EventStoreUnavailableException>(() => idempotency.ClaimAsync(record, Ct)); // the first let go of its slot
         await Assert.ThrowsAsync<EventStoreUnavailableException>(() => provider.GetRequiredService<ISnapshotStore>().LoadAsync<Tally>("tally-1", Ct));
         await Assert.ThrowsAsync<EventStoreUnavailableException>(() => provider.GetRequiredService<IKeyStore>().DeleteAsync("guest-1", Ct));
     }
