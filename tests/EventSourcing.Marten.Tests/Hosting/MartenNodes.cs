@@ -92,6 +92,14 @@ public sealed class MartenNodes : IAsyncDisposable
         return new MartenNodes(connectionString, nodes);
     }
 
+    /// <summary>The application name a node's container connects with (<c>node-a</c>, ...), for code running inside a node.</summary>
+    public static string ApplicationNameOf(IServiceProvider services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        using var connection = services.GetRequiredService<global::Marten.IDocumentStore>().Storage.Database.CreateConnection();
+        return new NpgsqlConnectionStringBuilder(connection.ConnectionString).ApplicationName ?? string.Empty;
+    }
+
     /// <summary>Stops every node (hosted services, then the container), last started first.</summary>
     public async ValueTask DisposeAsync()
     {
