@@ -4,7 +4,7 @@ using Npgsql;
 
 namespace EventSourcing.Marten.Tests.Privacy;
 
-/// <summary>Looks at what a database holds: every row of every table as text, a pg_dump, raw heap pages.</summary>
+/// <summary>Looks at what a database holds: every row of every table as text, a pg_dump (and its restore), raw heap pages.</summary>
 internal static class PostgresInspection
 {
     public static async Task<string> AllRowsAsTextAsync(string connectionString, CancellationToken cancellationToken)
@@ -36,14 +36,23 @@ internal static class PostgresInspection
         return text.ToString();
     }
 
-    public static async Task<string> PgDumpAsync(string connectionString, CancellationToken cancellationToken)
+    /// <summary>A plain-format (SQL text) dump of the whole database, as <c>pg_dump</c> makes it.</summary>
+    public static Task<string> PgDumpAsync(string connectionString, CancellationToken cancellationToken) =>
+        RunAsync("pg_dump", connectionString, [], input: null, cancellationToken);
+
+    /// <summary>Restores a plain-format dump into the (fresh) database at <paramref name="connectionString"/> with <c>psql</c>, stopping at the first error.</summary>
+    public static Task RestoreAsync(string dump, string connectionString, CancellationToken cancellationToken) =>
+        RunAsync("psql", connectionString, ["-X", "-q", "-v", "ON_ERROR_STOP=1"], dump, cancellationToken);
+
+    /// <summary>Runs a PostgreSQL client program on the database, with <paramref name="input"/> on its standard input; returns its output.</summary>
+    private static async Task<string> RunAsync(string program, string connectionString, string[] options, string? input, CancellationToken cancellationToken)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        var pgDump = new[] { Environment.GetEnvironmentVariable("PG_BIN") }
+        var path = new[] { Environment.GetEnvironmentVariable("PG_BIN") }
             .Concat(Directory.Exists("/usr/lib/postgresql") ? Directory.GetDirectories("/usr/lib/postgresql").OrderDescending().Select(d => Path.Combine(d, "bin")) : [])
-            .Where(d => d is not null).Select(d => Path.Combine(d!, "pg_dump")).FirstOrDefault(File.Exists) ?? "pg_dump";
-        var start = new ProcessStartInfo(pgDump) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { "-h", builder.Host!, "-p", builder.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-U", builder.Username ?? "postgres", "--no-password", builder.Database! })
+            .Where(d => d is not null).Select(d => Path.Combine(d!, program)).FirstOrDefault(File.Exists) ?? program;
+        var start = new ProcessStartInfo(path) { RedirectStandardInput = input is not null, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in options.Concat(["-h", builder.Host!, "-p", builder.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-U", builder.Username ?? "postgres", "--no-password", "-d", builder.Database!]))
         {
             start.ArgumentList.Add(argument);
         }
@@ -56,8 +65,14 @@ internal static class PostgresInspection
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
         var errors = process.StandardError.ReadToEndAsync(cancellationToken);
+        if (input is not null)
+        {
+            await process.StandardInput.WriteAsync(input.AsMemory(), cancellationToken);
+            process.StandardInput.Close();
+        }
+
         await process.WaitForExitAsync(cancellationToken);
-        Assert.True(process.ExitCode == 0, $"pg_dump failed: {await errors}");
+        Assert.True(process.ExitCode == 0, $"{program} failed: {await errors}");
         return await output;
     }
 
