@@ -14,9 +14,10 @@ public static class MartenConventions
     /// <summary>
     /// String stream keys; quick append; correlation, causation, user and header columns; a unique index on event
     /// ids (so a repeated command is detected in the database); the registry's stable type names; System.Text.Json
-    /// with camelCase names, as the EventSourcing serializer reads them, and crypto-shredding of personal data; the key tables.
+    /// with camelCase names, as the EventSourcing serializer reads them, and crypto-shredding of personal data; the
+    /// idempotency table, and the key table unless <paramref name="keyTable"/> is false (the keys live in a database of their own).
     /// </summary>
-    public static void Apply(StoreOptions options, EventTypeRegistry registry, EventSourcingJson json)
+    public static void Apply(StoreOptions options, EventTypeRegistry registry, EventSourcingJson json, bool keyTable = true)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(registry);
@@ -47,7 +48,11 @@ public static class MartenConventions
             // Crypto-shredding on everything Marten serializes: events, view documents, snapshots.
             marten.TypeInfoResolver = (marten.TypeInfoResolver ?? new DefaultJsonTypeInfoResolver()).WithAddedModifier(json.Modifier);
         });
-        PostgresKeyStore.Configure(options);
+        if (keyTable)
+        {
+            PostgresKeyStore.Configure(options);
+        }
+
         Commands.MartenIdempotencyStore.Configure(options);
     }
 

@@ -53,7 +53,7 @@ public static partial class MartenEventSourcingExtensions
         builder.Services.AddMarten(services =>
         {
             var options = new StoreOptions();
-            MartenConventions.Apply(options, builder.Events, services.GetRequiredService<EventSourcingJson>());
+            MartenConventions.Apply(options, builder.Events, services.GetRequiredService<EventSourcingJson>(), keyTable: services.GetService<KeyDatabase>() is null);
             AddProjections(options, services, builder.Events);
             foreach (var state in builder.DeciderStates)
             {

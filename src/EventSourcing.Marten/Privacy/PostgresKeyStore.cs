@@ -6,6 +6,8 @@ using Marten;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using Weasel.Core;
+using Weasel.Core.Migrations;
 using Weasel.Postgresql;
 using Weasel.Postgresql.Tables;
 
@@ -20,7 +22,7 @@ namespace EventSourcing.Marten.Privacy;
 /// their caches within <see cref="PersonalDataOptions.ForgetPropagation"/>. The table lives in the event store's
 /// database, or in a database of its own (see docs/privacy.md on backups).
 /// </summary>
-public sealed class PostgresKeyStore : WrappingKeyStore, IForgetNotifications, IAsyncDisposable
+public sealed partial class PostgresKeyStore : WrappingKeyStore, IForgetNotifications, IAsyncDisposable
 {
     /// <summary>The table's name.</summary>
     public const string TableName = "es_subject_keys";
@@ -28,6 +30,7 @@ public sealed class PostgresKeyStore : WrappingKeyStore, IForgetNotifications, I
     private readonly Func<NpgsqlConnection> _connect;
     private readonly Func<CancellationToken, Task> _ensureSchema;
     private readonly ForgetListener _listener;
+    private readonly ILogger _logger;
     private readonly string _table;
 
     /// <summary>Keeps the keys in the database of <paramref name="store"/>, in its schema, created and migrated with everything else.</summary>
@@ -68,7 +71,8 @@ public sealed class PostgresKeyStore : WrappingKeyStore, IForgetNotifications, I
         SchemaName = schemaName;
         _table = $"{schemaName}.{TableName}";
         _ensureSchema = ensureSchema ?? Once(ApplySchemaAsync);
-        _listener = new ForgetListener(connect, (options ?? new PersonalDataOptions()).ForgetPropagation, timeProvider ?? TimeProvider.System, (ILogger?)logger ?? NullLogger.Instance);
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _listener = new ForgetListener(connect, (options ?? new PersonalDataOptions()).ForgetPropagation, timeProvider ?? TimeProvider.System, _logger);
     }
 
     /// <summary>The schema of the key table.</summary>
@@ -79,34 +83,6 @@ public sealed class PostgresKeyStore : WrappingKeyStore, IForgetNotifications, I
 
     /// <inheritdoc />
     public long? DeliveredBefore => _listener.DeliveredBefore;
-
-    /// <summary>The key table as a schema object, for Marten's schema (created and migrated with it).</summary>
-    public static Table Table(string schemaName)
-    {
-        var table = new Table(new PostgresqlObjectName(schemaName, TableName, SchemaUtils.IdentifierUsage.General));
-        table.AddColumn<string>("subject_id").AsPrimaryKey();
-        table.AddColumn("wrapped", "bytea").AllowNulls();
-        table.AddColumn<string>("master_key_id").AllowNulls();
-        table.AddColumn("created_at", "timestamp with time zone").NotNull().DefaultValueByExpression("now()");
-        table.AddColumn("forgotten_at", "timestamp with time zone").AllowNulls();
-        return table;
-    }
-
-    /// <summary>Adds the key table to Marten's schema, so it is created and migrated with everything else.</summary>
-    public static void Configure(StoreOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        options.Storage.ExtendedSchemaObjects.Add(Table(options.DatabaseSchemaName));
-    }
-
-    /// <summary>Creates the schema and the key table, or brings them up to date (a deployment step for a key database of its own).</summary>
-    public Task ApplySchemaAsync(CancellationToken cancellationToken) => MartenErrors.GuardAsync(async () =>
-    {
-        var connection = _connect();
-        await using var disposeConnection = connection.ConfigureAwait(false);
-        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await Table(SchemaName).MigrateAsync(connection, cancellationToken, AutoCreate.CreateOrUpdate).ConfigureAwait(false);
-    }, cancellationToken);
 
     /// <inheritdoc />
     public IDisposable Subscribe(Action<string?> forgotten) => _listener.Subscribe(forgotten);
@@ -271,24 +247,5 @@ public sealed class PostgresKeyStore : WrappingKeyStore, IForgetNotifications, I
         var connection = _connect();
         connection.Open();
         return connection;
-    }
-
-    /// <summary>Runs <paramref name="apply"/> once, successfully; a failure lets the next caller try again.</summary>
-    private static Func<CancellationToken, Task> Once(Func<CancellationToken, Task> apply)
-    {
-        Task? done = null;
-        var gate = new Lock();
-        return cancellationToken =>
-        {
-            lock (gate)
-            {
-                if (done is null || done.IsFaulted || done.IsCanceled)
-                {
-                    done = apply(CancellationToken.None);
-                }
-
-                return done.WaitAsync(cancellationToken);
-            }
-        };
     }
 }
