@@ -8,10 +8,14 @@ namespace EventSourcing.Core.Tests.Commands;
 
 internal static class Pipeline
 {
-    /// <summary>A container as an application sets it up: EventSourcing (in memory), Mediator, validators.</summary>
-    public static ServiceProvider Build(Action<CommandHandlingOptions>? commands = null)
+    /// <summary>
+    /// A container as an application sets it up: EventSourcing (in memory), Mediator, validators; <paramref name="configure"/>
+    /// registers services first (a <see cref="TimeProvider"/>, options), so EventSourcing's defaults give way to them.
+    /// </summary>
+    public static ServiceProvider Build(Action<CommandHandlingOptions>? commands = null, Action<IServiceCollection>? configure = null)
     {
         var services = new ServiceCollection();
+        configure?.Invoke(services);
         services.AddEventSourcing(eventSourcing =>
         {
             TallyDecider.Register(eventSourcing.Events);
