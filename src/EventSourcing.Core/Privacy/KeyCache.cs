@@ -85,10 +85,10 @@ internal sealed class KeyCache : IDisposable
             old.Dispose();
             return entry;
         });
-        if (Stamp != stamp && _keys.TryRemove(new KeyValuePair<string, CachedKey>(subjectId, entry)))
+        if (Stamp != stamp)
         {
-            entry.Dispose(); // an eviction ran while it was added
-            return new CachedKey(null, entry.ExpiresAt, readAt);
+            _keys.TryRemove(new KeyValuePair<string, CachedKey>(subjectId, entry)); // an eviction ran while it was added: used once, not kept
+            return entry;
         }
 
         if (_keys.Count > _capacity)

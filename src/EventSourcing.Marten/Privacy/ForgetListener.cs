@@ -71,7 +71,8 @@ internal sealed class ForgetListener : IAsyncDisposable
             var sentAt = _timeProvider.GetTimestamp();
             for (var left = interval; left > TimeSpan.Zero; left = interval - _timeProvider.GetElapsedTime(sentAt))
             {
-                await connection.WaitAsync(left, cancellationToken).ConfigureAwait(false);
+                // Npgsql waits in whole milliseconds, and for ever when that rounds to 0.
+                await connection.WaitAsync(TimeSpan.FromMilliseconds(Math.Max(1, Math.Ceiling(left.TotalMilliseconds))), cancellationToken).ConfigureAwait(false);
             }
         }
     }
