@@ -36,9 +36,13 @@ public sealed partial class PersonalDataEraser(IKeyStore keys, PersonalDataProte
             [new PersonalDataForgotten(subjectId, timeProvider.GetUtcNow(), deleted)],
             EventMetadata.Empty,
             cancellationToken).ConfigureAwait(false);
-        if (keys is IForgetNotifications shared && shared.PropagationBound - timeProvider.GetElapsedTime(committed) is { Ticks: > 0 } remaining)
+        if (keys is IForgetNotifications shared)
         {
-            await Task.Delay(remaining, timeProvider, cancellationToken).ConfigureAwait(false); // every process has dropped the key by then
+            // Every process has dropped the key once the bound has passed. Timers may fire a little early: measure.
+            while (shared.PropagationBound - timeProvider.GetElapsedTime(committed) is { Ticks: > 0 } remaining)
+            {
+                await Task.Delay(remaining, timeProvider, cancellationToken).ConfigureAwait(false);
+            }
         }
 
         LogForgotten(_logger, subjectId, deleted);
