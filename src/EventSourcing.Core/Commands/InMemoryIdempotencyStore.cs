@@ -3,13 +3,15 @@ using Microsoft.Extensions.Options;
 
 namespace EventSourcing.Commands;
 
-/// <summary>Keeps idempotency records in memory for <see cref="IdempotencyOptions.Retention"/>: one process, one store.</summary>
+/// <summary>
+/// Keeps idempotency records in memory, one process, one store: the results for <see cref="IdempotencyOptions.Retention"/>,
+/// the payloads' fingerprints for the life of the process.
+/// </summary>
 public sealed class InMemoryIdempotencyStore : IIdempotencyStore
 {
     private readonly ConcurrentDictionary<Guid, Slot> _slots = new();
     private readonly TimeProvider _timeProvider;
     private readonly TimeSpan _retention;
-    private long _nextSweepTicks;
 
     /// <summary>Creates an empty store.</summary>
     public InMemoryIdempotencyStore(IOptions<IdempotencyOptions>? options = null, TimeProvider? timeProvider = null)
@@ -22,51 +24,19 @@ public sealed class InMemoryIdempotencyStore : IIdempotencyStore
     public async Task<IdempotencyClaim> ClaimAsync(IdempotencyRecord request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        SweepExpired();
-        while (true)
+        var slot = _slots.GetOrAdd(request.CommandId, static _ => new Slot());
+        await slot.Lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // Past the retention the result goes, but the payload still binds the id: the same one runs again.
+        var kept = slot.Record is { } record && !(IsExpired(record, _timeProvider.GetUtcNow()) && record.Fingerprint == request.Fingerprint) ? record : null;
+        if (kept is null)
         {
-            var slot = _slots.GetOrAdd(request.CommandId, static _ => new Slot());
-            await slot.Lock.WaitAsync(cancellationToken).ConfigureAwait(false);
-            if (!_slots.TryGetValue(request.CommandId, out var current) || !ReferenceEquals(current, slot))
-            {
-                slot.Lock.Release(); // swept meanwhile: claim the slot that is there now
-                continue;
-            }
-
-            var kept = slot.Record is { } record && !IsExpired(record, _timeProvider.GetUtcNow()) ? record : null;
-            if (kept is null)
-            {
-                slot.Record = request with { Response = null };
-            }
-
-            return new Claim(slot, kept);
+            slot.Record = request with { Response = null };
         }
+
+        return new Claim(slot, kept);
     }
 
     private bool IsExpired(IdempotencyRecord record, DateTimeOffset now) => now - record.CreatedAt > _retention;
-
-    private void SweepExpired()
-    {
-        var now = _timeProvider.GetUtcNow();
-        var due = Interlocked.Read(ref _nextSweepTicks);
-        if (now.UtcTicks < due || Interlocked.CompareExchange(ref _nextSweepTicks, now.UtcTicks + (_retention.Ticks / 10) + 1, due) != due)
-        {
-            return;
-        }
-
-        foreach (var (id, slot) in _slots)
-        {
-            if (slot.Lock.Wait(0))
-            {
-                if (slot.Record is null || IsExpired(slot.Record, now))
-                {
-                    _slots.TryRemove(new KeyValuePair<Guid, Slot>(id, slot)); // under its lock: a claimer waiting on it looks again
-                }
-
-                slot.Lock.Release();
-            }
-        }
-    }
 
     private sealed class Slot
     {

@@ -103,12 +103,13 @@ public sealed class MartenIdempotencyStore : IIdempotencyStore, IDisposable
                 {
                     new NpgsqlBatchCommand("select pg_advisory_lock(@space, @key)") { Parameters = { new("space", LockSpace), new("key", lockKey) } },
                     // A statement of its own, so it reads after the lock is granted: what an earlier holder kept is committed.
+                    // Past the retention the result goes, but the payload still binds the id: only the same one claims it anew.
                     new NpgsqlBatchCommand($"""
                         with claimed as (
                           insert into {_table} as r (command_id, command_type, fingerprint, response, created_at) values (@id, @type, @fingerprint, null, @now)
                           on conflict (command_id) do update
                             set command_type = excluded.command_type, fingerprint = excluded.fingerprint, response = null, created_at = excluded.created_at
-                            where r.created_at < @expired
+                            where r.created_at < @expired and r.fingerprint = excluded.fingerprint
                           returning 1)
                         select (select count(*) from claimed) > 0, r.command_type, r.fingerprint, r.response, r.created_at
                         from (select 1) as one left join {_table} as r on r.command_id = @id
