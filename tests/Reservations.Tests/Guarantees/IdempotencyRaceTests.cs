@@ -12,7 +12,7 @@ namespace Reservations.Tests.Guarantees;
 public sealed class IdempotencyRaceTests(PostgresFixture postgres)
 {
     private const int Pairs = 60;
-    private const int TwinPairs = 200; // more than above: this one holds today, and must go on holding once the other is fixed
+    private const int TwinPairs = 200; // duplicates of one body, the common case: more trials
     private const string Placement = "reservation-placed.v1";
 
     [Fact]
