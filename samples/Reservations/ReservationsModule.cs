@@ -25,6 +25,7 @@ public static class ReservationsModule
                 .AddEvent<ReservationCancelled>("reservation-cancelled.v1")
                 .AddEvent<SeatsHeld>("seats-held.v1")
                 .AddEvent<SeatsReleased>("seats-released.v1")
+                .AddEvent<SeatsRefused>("seats-refused.v1")
                 .AddDecider(ReservationDecider.Decider)
                 .AddDecider(DayCapacityDecider.Decider)
                 .AddProjection(new ReservationDetailsProjection())

@@ -6,9 +6,11 @@ using Microsoft.Extensions.Options;
 namespace Reservations.Domain;
 
 /// <summary>
-/// The second step of a reservation: a placed reservation holds seats on its day, then is confirmed, or rejected as
-/// sold out; a cancelled confirmed reservation releases its seats. Every command it sends has an id derived from the
-/// event, so handling an event again (after a crash) changes nothing.
+/// The second step of a reservation, in two hops through the day's stream: a placed reservation asks the day to hold
+/// its seats; the day's decision (held, or refused as sold out) confirms or rejects it; a cancelled reservation gives
+/// its seats back (and closes it on the day, so a hold that comes late changes nothing). Every command it sends has an
+/// id derived from the event, so handling an event again (after a crash, or late, by a process that lost the reactor)
+/// changes nothing.
 /// </summary>
 public sealed class ConfirmationReactor(
     DeciderHandler<ReservationCommand, ReservationEvent, Reservation> reservations,
@@ -16,43 +18,42 @@ public sealed class ConfirmationReactor(
     IOptions<ReservationOptions> options,
     TimeProvider timeProvider) : Reactor
 {
-    public override string Name => "reservation-confirmation";
+    public const string ReactorName = "reservation-confirmation";
+
+    public override string Name => ReactorName;
+
+    public override IReadOnlyCollection<Type> EventTypes { get; } = [typeof(ReservationPlaced), typeof(ReservationCancelled), typeof(SeatsHeld), typeof(SeatsRefused)];
 
     public override async Task ReactAsync(EventEnvelope envelope, CancellationToken cancellationToken)
     {
         switch (envelope.Data)
         {
             case ReservationPlaced placed:
-                await HoldThenConfirmAsync(envelope, placed, cancellationToken);
+                var hold = new HoldSeats(placed.Day, placed.Id, placed.PartySize, options.Value.SeatsPerDay);
+                await days.HandleAsync(DayCapacityDecider.StreamOf(placed.Day), hold, Caused(envelope, "hold"), cancellationToken);
                 break;
-            case ReservationCancelled { WasConfirmed: true } cancelled:
+            case SeatsHeld held:
+                await ConfirmAsync(envelope, held, cancellationToken);
+                break;
+            case SeatsRefused refused:
+                await reservations.HandleAsync(ReservationDecider.StreamOf(refused.ReservationId), new RejectReservation(refused.ReservationId, "sold-out", timeProvider.GetUtcNow()), Caused(envelope, "reject"), cancellationToken);
+                break;
+            case ReservationCancelled cancelled:
                 await ReleaseAsync(envelope, cancelled.Day, cancelled.Id, "release", cancellationToken);
                 break;
         }
     }
 
-    private async Task HoldThenConfirmAsync(EventEnvelope envelope, ReservationPlaced placed, CancellationToken cancellationToken)
+    private async Task ConfirmAsync(EventEnvelope envelope, SeatsHeld held, CancellationToken cancellationToken)
     {
-        var stream = ReservationDecider.StreamOf(placed.Id);
         try
         {
-            var hold = new HoldSeats(placed.Day, placed.Id, placed.PartySize, options.Value.SeatsPerDay);
-            await days.HandleAsync(DayCapacityDecider.StreamOf(placed.Day), hold, Caused(envelope, "hold"), cancellationToken);
-        }
-        catch (SoldOutException)
-        {
-            await reservations.HandleAsync(stream, new RejectReservation(placed.Id, "sold-out", timeProvider.GetUtcNow()), Caused(envelope, "reject"), cancellationToken);
-            return;
-        }
-
-        try
-        {
-            await reservations.HandleAsync(stream, new ConfirmReservation(placed.Id, timeProvider.GetUtcNow()), Caused(envelope, "confirm"), cancellationToken);
+            await reservations.HandleAsync(ReservationDecider.StreamOf(held.ReservationId), new ConfirmReservation(held.ReservationId, timeProvider.GetUtcNow()), Caused(envelope, "confirm"), cancellationToken);
         }
         catch (DomainException)
         {
-            // Cancelled while tentative: the seats just held go back.
-            await ReleaseAsync(envelope, placed.Day, placed.Id, "release-unconfirmed", cancellationToken);
+            // Cancelled while tentative: its seats go back (already, when the cancellation was handled first).
+            await ReleaseAsync(envelope, held.Day, held.ReservationId, "release-unconfirmed", cancellationToken);
         }
     }
 

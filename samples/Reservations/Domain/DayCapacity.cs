@@ -7,6 +7,10 @@ public abstract record DayEvent(DateOnly Day);
 
 public sealed record SeatsHeld(DateOnly Day, Guid ReservationId, int Seats, int Capacity) : DayEvent(Day);
 
+/// <summary>The day had too few seats left for the reservation: it is rejected, and the day never holds seats for it.</summary>
+public sealed record SeatsRefused(DateOnly Day, Guid ReservationId, int Seats, int Left) : DayEvent(Day);
+
+/// <summary>The reservation's seats go back (none when it held none: it is closed on this day all the same).</summary>
 public sealed record SeatsReleased(DateOnly Day, Guid ReservationId, int Seats) : DayEvent(Day);
 
 public abstract record DayCommand(DateOnly Day);
@@ -15,25 +19,31 @@ public sealed record HoldSeats(DateOnly Day, Guid ReservationId, int Seats, int 
 
 public sealed record ReleaseSeats(DateOnly Day, Guid ReservationId) : DayCommand(Day);
 
-/// <summary>A day's held seats, per reservation.</summary>
-public sealed record DayCapacity(ImmutableDictionary<Guid, int> Holds)
+/// <summary>A day's held seats, per reservation, and the reservations it has done with (refused or released).</summary>
+public sealed record DayCapacity(ImmutableDictionary<Guid, int> Holds, ImmutableHashSet<Guid> Closed)
 {
     public int Held => Holds.Values.Sum();
 }
 
-/// <summary>One stream per day; holding seats appends with the version read, so concurrent holds can never overbook.</summary>
+/// <summary>
+/// One stream per day; every decision is an event on it, so holding seats appends with the version read (concurrent
+/// holds never overbook), and the day knows every reservation it has decided: a hold that comes late (a reaction repeated,
+/// or made by a process that no longer runs the reactor) for a reservation already held, refused or released changes
+/// nothing, so no seat is ever held for a reservation that is not confirmed.
+/// </summary>
 public static class DayCapacityDecider
 {
-    public static readonly Decider<DayCommand, DayEvent, DayCapacity> Decider = new(new DayCapacity(ImmutableDictionary<Guid, int>.Empty), Evolve, Decide);
+    public static readonly Decider<DayCommand, DayEvent, DayCapacity> Decider = new(new DayCapacity(ImmutableDictionary<Guid, int>.Empty, []), Evolve, Decide);
 
     public static string StreamOf(DateOnly day) => $"day-{day:yyyy-MM-dd}";
 
     public static DayEvent[] Decide(DayCommand command, DayCapacity state) => command switch
     {
-        HoldSeats c when state.Holds.ContainsKey(c.ReservationId) => [],
-        HoldSeats c when state.Held + c.Seats > c.Capacity => throw new SoldOutException(c.Day, c.Capacity - state.Held, c.Seats),
+        HoldSeats c when state.Holds.ContainsKey(c.ReservationId) || state.Closed.Contains(c.ReservationId) => [],
+        HoldSeats c when state.Held + c.Seats > c.Capacity => [new SeatsRefused(c.Day, c.ReservationId, c.Seats, c.Capacity - state.Held)],
         HoldSeats c => [new SeatsHeld(c.Day, c.ReservationId, c.Seats, c.Capacity)],
         ReleaseSeats c when state.Holds.TryGetValue(c.ReservationId, out var seats) => [new SeatsReleased(c.Day, c.ReservationId, seats)],
+        ReleaseSeats c when !state.Closed.Contains(c.ReservationId) => [new SeatsReleased(c.Day, c.ReservationId, 0)],
         ReleaseSeats => [],
         _ => throw new DomainException($"Unknown day command {command.GetType().Name}."),
     };
@@ -41,11 +51,8 @@ public static class DayCapacityDecider
     public static DayCapacity Evolve(DayCapacity state, DayEvent @event) => @event switch
     {
         SeatsHeld e => state with { Holds = state.Holds.SetItem(e.ReservationId, e.Seats) },
-        SeatsReleased e => state with { Holds = state.Holds.Remove(e.ReservationId) },
+        SeatsRefused e => state with { Closed = state.Closed.Add(e.ReservationId) },
+        SeatsReleased e => state with { Holds = state.Holds.Remove(e.ReservationId), Closed = state.Closed.Add(e.ReservationId) },
         _ => state,
     };
 }
-
-/// <summary>The day has fewer seats left than asked for.</summary>
-public sealed class SoldOutException(DateOnly day, int left, int asked)
-    : DomainException($"{day:yyyy-MM-dd} has {left} seat(s) left; {asked} asked.");

@@ -59,7 +59,7 @@ public static class ReservationDecider
         (ConfirmReservation c, Reservation.Tentative) => [new ReservationConfirmed(c.Id, c.Now)],
         (ConfirmReservation, Reservation.Confirmed) => [],
         (RejectReservation c, Reservation.Tentative) => [new ReservationRejected(c.Id, c.Reason, c.Now)],
-        (RejectReservation, Reservation.Rejected) => [],
+        (RejectReservation, Reservation.Rejected or Reservation.Cancelled) => [], // cancelled before the day refused it: nothing to reject
         (CancelReservation c, Reservation.Tentative t) => [new ReservationCancelled(c.Id, false, t.Day, t.PartySize, c.Now)],
         (CancelReservation c, Reservation.Confirmed s) => [new ReservationCancelled(c.Id, true, s.Day, s.PartySize, c.Now)],
         (CancelReservation, Reservation.Cancelled) => [],

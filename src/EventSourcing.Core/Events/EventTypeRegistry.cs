@@ -90,6 +90,27 @@ public sealed partial class EventTypeRegistry
     public bool TryGetName(Type type, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? name) =>
         _names.TryGetValue(type, out name);
 
+    /// <summary>
+    /// Every name events read as one of <paramref name="types"/> (or a subtype) may be stored under: registered names,
+    /// aliases, and the names upcasters read from. For filtering the log where it is kept.
+    /// </summary>
+    public IReadOnlySet<string> StoredNamesOf(IEnumerable<Type> types)
+    {
+        ArgumentNullException.ThrowIfNull(types);
+        var wanted = types.ToArray();
+        bool Wanted(Type type) => wanted.Any(w => w.IsAssignableFrom(type));
+        var names = new HashSet<string>(_types.Where(pair => Wanted(pair.Value)).Select(pair => pair.Key), StringComparer.Ordinal);
+        foreach (var from in _upcasters.Keys)
+        {
+            if (Wanted(Resolve(from, out _)))
+            {
+                names.Add(from);
+            }
+        }
+
+        return names;
+    }
+
     /// <summary>The type stored under <paramref name="name"/> or one of its aliases.</summary>
     /// <exception cref="UnknownEventTypeException">No type is registered under the name.</exception>
     public Type GetType(string name) =>

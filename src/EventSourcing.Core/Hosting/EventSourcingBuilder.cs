@@ -112,15 +112,32 @@ public sealed class EventSourcingBuilder
         return this;
     }
 
-    /// <summary>Whether any reactor is registered.</summary>
-    internal bool HasReactors { get; private set; }
+    /// <summary>The registered reactors.</summary>
+    internal List<Reactors.ReactorRegistration> Reactors { get; } = [];
 
-    /// <summary>Registers a reactor (a process manager turning events into commands), run by a checkpointed background runner.</summary>
-    public EventSourcingBuilder AddReactor<TReactor>()
+    /// <summary>This process's name in status reports (the process running a reactor). Default: machine name and process id.</summary>
+    public string NodeName { get; private set; } = $"{Environment.MachineName}/{Environment.ProcessId}";
+
+    /// <summary>
+    /// Registers a reactor (a process manager turning events into commands), run by a checkpointed background runner in
+    /// one process at a time; <paramref name="configure"/> sets its poison policy and checkpoint batching. See docs/reactors.md.
+    /// </summary>
+    public EventSourcingBuilder AddReactor<TReactor>(Action<Reactors.ReactorOptions>? configure = null)
         where TReactor : Reactors.Reactor
     {
+        var options = new Reactors.ReactorOptions();
+        configure?.Invoke(options);
+        options.Validate(typeof(TReactor).Name);
         Services.AddSingleton<Reactors.Reactor, TReactor>();
-        HasReactors = true;
+        Reactors.Add(new Reactors.ReactorRegistration(typeof(TReactor), options));
+        return this;
+    }
+
+    /// <summary>Names this process in status reports (default: machine name and process id).</summary>
+    public EventSourcingBuilder SetNodeName(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        NodeName = name;
         return this;
     }
 

@@ -65,7 +65,11 @@ public static class ServiceCollectionExtensions
             services.AddHostedService(provider => provider.GetRequiredService<AsyncProjectionRunner>());
         }
 
-        if (builder.HasReactors)
+        services.AddSingleton(new Reactors.ReactorCatalog(builder.Reactors));
+        services.TryAddSingleton<Reactors.ILeaderElection>(new Reactors.LocalLeaderElection(builder.NodeName));
+        services.AddSingleton<Reactors.ReactorActivity>();
+        services.AddSingleton<Reactors.ReactorStatusReader>();
+        if (builder.Reactors.Count > 0)
         {
             services.AddHostedService<Reactors.ReactorRunner>();
         }

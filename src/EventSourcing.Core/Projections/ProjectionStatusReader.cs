@@ -35,12 +35,13 @@ public sealed class ProjectionStatusReader(ProjectionCatalog catalog, IProjectio
 /// <summary>One projection's status.</summary>
 /// <param name="Name">The projection's name.</param>
 /// <param name="Version">Its version.</param>
-/// <param name="Lifecycle"><c>inline</c>, <c>async</c> or <c>live</c>.</param>
+/// <param name="Lifecycle"><c>inline</c>, <c>async</c> or <c>live</c> (<c>reactor</c> for a reactor's row).</param>
 /// <param name="ViewType">The view type's name.</param>
 /// <param name="Position">The position its serving views have reached.</param>
 /// <param name="Head">The head of the log.</param>
 /// <param name="Lag">Events not yet projected.</param>
-/// <param name="State"><c>running</c>, or <c>rebuilding</c> while a rebuild is under way or interrupted.</param>
+/// <param name="State"><c>running</c>, or <c>rebuilding</c> while a rebuild is under way or interrupted (a reactor's: <see cref="Reactors.ReactorStates"/>).</param>
 /// <param name="RebuildPosition">How far the rebuild has come, when rebuilding.</param>
 /// <param name="DeadLetters">How many events it failed on.</param>
-public sealed record ProjectionStatus(string Name, int Version, string Lifecycle, string ViewType, long Position, long Head, long Lag, string State, long? RebuildPosition, int DeadLetters);
+/// <param name="Node">The process running it, when known (reactors).</param>
+public sealed record ProjectionStatus(string Name, int Version, string Lifecycle, string ViewType, long Position, long Head, long Lag, string State, long? RebuildPosition, int DeadLetters, string? Node = null);

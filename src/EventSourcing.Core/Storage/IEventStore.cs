@@ -36,11 +36,36 @@ public interface IEventReader
     /// each next append. Ends only when <paramref name="cancellationToken"/> is cancelled. An event that cannot be read
     /// as its type comes as an <see cref="UnreadableEvent"/>, in its place.
     /// </summary>
-    IAsyncEnumerable<EventEnvelope> SubscribeAllAsync(long fromPosition, CancellationToken cancellationToken);
+    async IAsyncEnumerable<EventEnvelope> SubscribeAllAsync(long fromPosition, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var page in FollowAsync(fromPosition, null, cancellationToken).ConfigureAwait(false))
+        {
+            foreach (var envelope in page.Events)
+            {
+                yield return envelope;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Follows the log live from <paramref name="fromPosition"/> (inclusive) in pages, reading only events stored under
+    /// <paramref name="eventTypes"/> (every event when null; the store filters them where they are kept). Each page holds
+    /// the matching events up to its <see cref="LogPage.Through"/> position, in order, so a follower knows how far it has
+    /// come even when nothing matched; the page with <see cref="LogPage.CaughtUp"/> is the last before the store waits for
+    /// the next append. As <see cref="ReadAllAsync"/>, it never passes a position a transaction in flight may still fill.
+    /// Ends only when <paramref name="cancellationToken"/> is cancelled.
+    /// </summary>
+    IAsyncEnumerable<LogPage> FollowAsync(long fromPosition, IReadOnlySet<string>? eventTypes, CancellationToken cancellationToken);
 
     /// <summary>The position of the last event in the log that readers can see (0 for an empty log).</summary>
     Task<long> ReadHeadPositionAsync(CancellationToken cancellationToken);
 }
+
+/// <summary>A page of the log, as a follower reads it.</summary>
+/// <param name="Events">The events of the page (only those of the types asked for), in position order.</param>
+/// <param name="Through">The position the page reaches: every event up to it that matches has been given.</param>
+/// <param name="CaughtUp">Whether the page reaches the head of the log as it was when read (the store waits after it).</param>
+public sealed record LogPage(IReadOnlyList<EventEnvelope> Events, long Through, bool CaughtUp);
 
 /// <summary>An event store: streams of immutable events in one global order.</summary>
 public interface IEventStore : IEventReader, IEventWriter;

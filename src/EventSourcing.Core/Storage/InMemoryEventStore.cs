@@ -11,6 +11,9 @@ namespace EventSourcing.Storage;
 /// </summary>
 public sealed class InMemoryEventStore : IEventStore, IDisposable
 {
+    /// <summary>How many positions a page of <see cref="FollowAsync"/> spans at most.</summary>
+    private const int PageSize = 1_000;
+
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly AppendOnlyList<StoredEvent> _log = new();
     private readonly ConcurrentDictionary<string, AppendOnlyList<StoredEvent>> _streams = new(StringComparer.Ordinal);
@@ -162,7 +165,7 @@ public sealed class InMemoryEventStore : IEventStore, IDisposable
     }
 
     /// <inheritdoc />
-    public async IAsyncEnumerable<EventEnvelope> SubscribeAllAsync(long fromPosition, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<LogPage> FollowAsync(long fromPosition, IReadOnlySet<string>? eventTypes, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(fromPosition);
         var next = (int)Math.Max(fromPosition - 1, 0);
@@ -177,10 +180,20 @@ public sealed class InMemoryEventStore : IEventStore, IDisposable
                 continue;
             }
 
-            for (; next < count; next++)
+            while (next < count)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                yield return ToEnvelopeOrUnreadable(_log[next]);
+                var end = Math.Min(count, next + PageSize);
+                var events = new List<EventEnvelope>();
+                for (; next < end; next++)
+                {
+                    if (eventTypes is null || eventTypes.Contains(_log[next].EventType))
+                    {
+                        events.Add(ToEnvelopeOrUnreadable(_log[next]));
+                    }
+                }
+
+                yield return new LogPage(events, next, CaughtUp: next == count);
             }
         }
     }

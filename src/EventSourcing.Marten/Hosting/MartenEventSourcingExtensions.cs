@@ -66,6 +66,11 @@ public static partial class MartenEventSourcingExtensions
         .UseLightweightSessions()
         .AddAsyncDaemon(DaemonMode.HotCold); // one node runs each projection shard; others take over when it stops
 
+        builder.Services.AddSingleton<EventSourcing.Reactors.ILeaderElection>(services => new Reactors.PostgresLeaderElection(
+            services.GetRequiredService<IDocumentStore>(),
+            builder.NodeName,
+            services.GetService<ILogger<Reactors.PostgresLeaderElection>>() ?? (ILogger)Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance,
+            services.GetService<TimeProvider>() ?? TimeProvider.System));
         builder.Services.AddSingleton<IKeyStore>(services =>
         {
             var store = services.GetRequiredService<IDocumentStore>();

@@ -52,9 +52,10 @@ public sealed partial class MartenEventStore
     }
 
     /// <inheritdoc />
-    public async IAsyncEnumerable<EventEnvelope> SubscribeAllAsync(long fromPosition, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<LogPage> FollowAsync(long fromPosition, IReadOnlySet<string>? eventTypes, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(fromPosition);
+        var types = eventTypes?.ToArray();
         var next = Math.Max(fromPosition, 1);
         while (true)
         {
@@ -69,12 +70,13 @@ public sealed partial class MartenEventStore
                 continue;
             }
 
-            await foreach (var envelope in ReadRangeAsync(next, ceiling, cancellationToken).ConfigureAwait(false))
+            while (next <= ceiling)
             {
-                yield return envelope;
+                var to = Math.Min(ceiling, next + LogPageSize - 1);
+                var page = await ReadWindowAsync(next, to, types, cancellationToken).ConfigureAwait(false);
+                yield return new LogPage(page, to, CaughtUp: to == ceiling);
+                next = to + 1;
             }
-
-            next = ceiling + 1;
         }
     }
 
@@ -88,13 +90,7 @@ public sealed partial class MartenEventStore
         while (next <= ceiling)
         {
             var to = Math.Min(ceiling, next + LogPageSize - 1);
-            var window = next;
-            var page = await MartenErrors.GuardAsync(() => ReadPageAsync("seq_id >= @from and seq_id <= @to order by seq_id", LogPageSize, unreadableInPlace: true, command =>
-            {
-                command.Parameters.AddWithValue("from", window);
-                command.Parameters.AddWithValue("to", to);
-            }, cancellationToken), cancellationToken).ConfigureAwait(false);
-            foreach (var envelope in page)
+            foreach (var envelope in await ReadWindowAsync(next, to, null, cancellationToken).ConfigureAwait(false))
             {
                 yield return envelope;
             }
@@ -102,6 +98,18 @@ public sealed partial class MartenEventStore
             next = to + 1;
         }
     }
+
+    /// <summary>The events at positions <paramref name="from"/> to <paramref name="to"/>, of <paramref name="types"/> only when given (filtered by the server).</summary>
+    private Task<List<EventEnvelope>> ReadWindowAsync(long from, long to, string[]? types, CancellationToken cancellationToken) =>
+        MartenErrors.GuardAsync(() => ReadPageAsync($"seq_id >= @from and seq_id <= @to{(types is null ? string.Empty : " and type = any(@types)")} order by seq_id", LogPageSize, unreadableInPlace: true, command =>
+        {
+            command.Parameters.AddWithValue("from", from);
+            command.Parameters.AddWithValue("to", to);
+            if (types is not null)
+            {
+                command.Parameters.AddWithValue("types", types);
+            }
+        }, cancellationToken), cancellationToken);
 
     /// <summary>A page of events; with <paramref name="unreadableInPlace"/> (readers of the whole log) an event that cannot be read comes as <see cref="UnreadableEvent"/>.</summary>
     private async Task<List<EventEnvelope>> ReadPageAsync(string where, int limit, bool unreadableInPlace, Action<NpgsqlCommand> bind, CancellationToken cancellationToken)

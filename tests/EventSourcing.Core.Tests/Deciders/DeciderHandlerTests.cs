@@ -123,7 +123,7 @@ public sealed class DeciderHandlerTests
 
         public IAsyncEnumerable<EventEnvelope> ReadAllAsync(long fromPosition, CancellationToken cancellationToken) => inner.ReadAllAsync(fromPosition, cancellationToken);
 
-        public IAsyncEnumerable<EventEnvelope> SubscribeAllAsync(long fromPosition, CancellationToken cancellationToken) => inner.SubscribeAllAsync(fromPosition, cancellationToken);
+        public IAsyncEnumerable<LogPage> FollowAsync(long fromPosition, IReadOnlySet<string>? eventTypes, CancellationToken cancellationToken) => inner.FollowAsync(fromPosition, eventTypes, cancellationToken);
 
         public Task<long> ReadHeadPositionAsync(CancellationToken cancellationToken) => inner.ReadHeadPositionAsync(cancellationToken);
     }

@@ -34,7 +34,7 @@ public sealed class ReactorRunnerTests
 
         Assert.Equal([1, 2, 3], reactor.Handled);
         Assert.Equal(4, reactor.Attempts[2]);
-        Assert.Equal(3, logs.Lines.Count(l => l.Contains("Reactor recording failed (attempt", StringComparison.Ordinal)));
+        Assert.Equal(3, logs.Lines.Count(l => l.Contains("Reactor recording failed on the event at position 2", StringComparison.Ordinal)));
         Assert.Equal(3, (await checkpoints.ReadStateAsync(ReactorRunner.CheckpointName(reactor), Ct)).ServingPosition);
     }
 
@@ -100,7 +100,7 @@ public sealed class ReactorRunnerTests
     private static async Task<IAsyncDisposable> RunAsync(Reactor reactor, IEventReader events, IProjectionStore checkpoints, LogCollector logs)
     {
         var factory = LoggerFactory.Create(builder => builder.AddProvider(logs));
-        var runner = new ReactorRunner([reactor], events, checkpoints, TimeProvider.System, factory.CreateLogger<ReactorRunner>());
+        var runner = new ReactorRunner([reactor], new ReactorCatalog([]), events, checkpoints, new LocalLeaderElection("test"), new EventTypeRegistry(), new ReactorActivity(), TimeProvider.System, factory.CreateLogger<ReactorRunner>());
         await runner.StartAsync(Ct);
         return new Stopping(runner, factory);
     }
@@ -178,7 +178,7 @@ public sealed class ReactorRunnerTests
 
         public IAsyncEnumerable<EventEnvelope> ReadAllAsync(long fromPosition, CancellationToken cancellationToken) => inner.ReadAllAsync(fromPosition, cancellationToken);
 
-        public async IAsyncEnumerable<EventEnvelope> SubscribeAllAsync(long fromPosition, [EnumeratorCancellation] CancellationToken cancellationToken)
+        public async IAsyncEnumerable<LogPage> FollowAsync(long fromPosition, IReadOnlySet<string>? eventTypes, [EnumeratorCancellation] CancellationToken cancellationToken)
         {
             await Task.Yield();
             if (Down)
@@ -195,9 +195,9 @@ public sealed class ReactorRunnerTests
                 throw new EventStoreUnavailableException("The test store is down.");
             }
 
-            await foreach (var envelope in inner.SubscribeAllAsync(fromPosition, cancellationToken))
+            await foreach (var page in inner.FollowAsync(fromPosition, eventTypes, cancellationToken))
             {
-                yield return envelope;
+                yield return page;
             }
         }
 

@@ -12,7 +12,7 @@ namespace EventSourcing.Marten.Tests.Storage;
 public sealed partial class GapSafetyTests
 {
     [Fact]
-    public async Task An_append_stalled_past_twice_the_threshold_is_projected_once_on_the_daemon_and_reacted_to_once_by_every_reactor()
+    public async Task An_append_stalled_past_twice_the_threshold_is_projected_once_on_the_daemon_and_reacted_to_once_by_the_reactor()
     {
         using var gate = new ProjectionGate("stalled");
         using var reactions = new Reactions();
@@ -49,11 +49,13 @@ public sealed partial class GapSafetyTests
         var seen = (await nodes.B.Host.Views.FindAsync<SeenPositions>(SeenPositionsProjection.ViewId, Ct))!.Positions;
         var committed = await CommittedPositionsAsync(nodes, last.Position);
         var projected = DeliveryAudit.Of("async projection on Marten's daemon", committed, seen);
-        await reactions.WaitForAsync(committed.Count * nodes.All.Count, Patience); // every node runs the reactor today
-        var reacted = nodes.All.Select(node => DeliveryAudit.Of($"reactor on {node.ApplicationName}", committed, [.. reactions.Of(node.ApplicationName)])).ToList();
-        Report($"held position {held}; {projected}; {string.Join("; ", reacted)}");
+        await reactions.WaitForAsync(committed.Count, Patience);
+        var reacted = DeliveryAudit.Of("the reactor, on whichever node runs it", committed, [.. reactions.All]);
+        var nodesReacting = reactions.Nodes.ToList();
+        Report($"held position {held}; {projected}; {reacted} (reacted on {string.Join(", ", nodesReacting)})");
 
-        Assert.True(projected.Clean && reacted.All(r => r.Clean), $"Position {held} was held by a stalled append. {projected}; {string.Join("; ", reacted)}");
+        Assert.True(projected.Clean && reacted.Clean, $"Position {held} was held by a stalled append. {projected}; {reacted}");
+        Assert.Single(nodesReacting); // one node runs the reactor
     }
 
     /// <summary>What the reactors were given, by node; waiters wake on each one.</summary>
@@ -70,7 +72,9 @@ public sealed partial class GapSafetyTests
 
         public void Dispose() => _each.Dispose();
 
-        public IEnumerable<long> Of(string node) => _all.Where(r => r.Node == node).Select(r => r.Position);
+        public IEnumerable<long> All => _all.Select(r => r.Position);
+
+        public IEnumerable<string> Nodes => _all.Select(r => r.Node).Distinct();
 
         public async Task WaitForAsync(int count, TimeSpan timeout)
         {

@@ -1,0 +1,131 @@
+using EventSourcing.Events;
+using EventSourcing.Projections;
+using EventSourcing.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace EventSourcing.Reactors;
+
+public sealed partial class ReactorRunner
+{
+    /// <summary>
+    /// Handles one event under the poison policy; false when the reactor must stop at it. A failure of the store itself
+    /// is waited out (it does not count as an attempt); any other is tried again, pausing between attempts, up to
+    /// <see cref="ReactorOptions.MaxAttempts"/>, then the event is dead-lettered (true) or the reactor stops (false).
+    /// </summary>
+    private async Task<bool> HandleAsync(Reactor reactor, ReactorOptions options, string name, EventEnvelope envelope, PendingCheckpoint checkpoint, ReactorProgress progress, CancellationToken cancellationToken)
+    {
+        if (envelope.Data is UnreadableEvent unreadable)
+        {
+            // No retry can read it: skip it, loudly, rather than stop every reaction to the events after it.
+            LogUnreadable(_logger, unreadable.Error, reactor.Name, envelope.Position, envelope.EventType, envelope.StreamId);
+            checkpoint.DeadLetter(DeadLetter.For(name, envelope, unreadable.Error, timeProvider.GetUtcNow()));
+            return true;
+        }
+
+        var (attempt, outage) = (1, 0);
+        while (true)
+        {
+            try
+            {
+                await reactor.ReactAsync(envelope, cancellationToken).ConfigureAwait(false);
+                progress.Healthy();
+                return true;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (EventStoreUnavailableException exception)
+            {
+                progress.Retrying();
+                var pause = Backoff(++outage);
+                LogStoreAway(_logger, exception, reactor.Name, envelope.Position, pause);
+                await Task.Delay(pause, timeProvider, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception exception)
+            {
+                if (attempt >= options.MaxAttempts)
+                {
+                    var letter = DeadLetter.For(name, envelope, exception, timeProvider.GetUtcNow());
+                    checkpoint.DeadLetter(letter);
+                    var stops = options.OnPoisonEvent == PoisonEventPolicy.Stop;
+                    LogPoison(_logger, exception, reactor.Name, envelope.Position, envelope.EventType, envelope.StreamId, attempt, stops ? "stops there until it is replayed" : "keeps it as a dead letter and goes on");
+                    return !stops;
+                }
+
+                progress.Retrying();
+                var pause = Backoff(attempt);
+                LogAttemptFailed(_logger, exception, reactor.Name, envelope.Position, envelope.EventType, attempt, options.MaxAttempts, pause);
+                await Task.Delay(pause, timeProvider, cancellationToken).ConfigureAwait(false);
+                attempt++;
+            }
+        }
+    }
+
+    /// <summary>100 ms doubling up to 5 s, with a quarter of jitter either way.</summary>
+    private static TimeSpan Backoff(int attempt)
+    {
+        var pause = Math.Min(Hosting.FollowerRetry.MaxDelay.TotalMilliseconds, Hosting.FollowerRetry.FirstDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 16)));
+        return TimeSpan.FromMilliseconds(pause * (0.75 + (Random.Shared.NextDouble() / 2)));
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Reactor {Reactor} skipped the event at position {Position} ('{EventType}' in stream '{StreamId}'): it cannot be read; it is kept as a dead letter")]
+    private static partial void LogUnreadable(ILogger logger, Exception exception, string reactor, long position, string eventType, string streamId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Reactor {Reactor} failed {Attempts} times on the event at position {Position} ('{EventType}' in stream '{StreamId}') and {Outcome}")]
+    private static partial void LogPoison(ILogger logger, Exception exception, string reactor, long position, string eventType, string streamId, int attempts, string outcome);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reactor {Reactor} failed on the event at position {Position} ('{EventType}'), attempt {Attempt} of {MaxAttempts}; retrying in {Pause}")]
+    private static partial void LogAttemptFailed(ILogger logger, Exception exception, string reactor, long position, string eventType, int attempt, int maxAttempts, TimeSpan pause);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reactor {Reactor} cannot reach the store at position {Position}; trying again in {Pause}")]
+    private static partial void LogStoreAway(ILogger logger, Exception exception, string reactor, long position, TimeSpan pause);
+
+    /// <summary>What a reactor has handled and not committed yet: the position reached, and dead letters.</summary>
+    private sealed class PendingCheckpoint(int generation, long position, ReactorOptions options, TimeProvider timeProvider)
+    {
+        private readonly List<DeadLetter> _letters = [];
+        private long _committed = position;
+        private int _handled;
+        private long? _since;
+
+        public int Generation { get; } = generation;
+
+        public long Position { get; private set; } = position;
+
+        public IReadOnlyList<DeadLetter> Letters => _letters;
+
+        public bool HasWork => Position > _committed || _letters.Count > 0;
+
+        public bool Due => _handled >= options.CheckpointEvery || (_since is { } since && timeProvider.GetElapsedTime(since) >= options.CheckpointInterval);
+
+        public void Handled(long position)
+        {
+            _handled++;
+            Reached(position);
+        }
+
+        public void Reached(long position)
+        {
+            if (position > Position)
+            {
+                Position = position;
+                _since ??= timeProvider.GetTimestamp();
+            }
+        }
+
+        public void DeadLetter(DeadLetter letter)
+        {
+            _letters.Add(letter);
+            _since ??= timeProvider.GetTimestamp();
+        }
+
+        public void Committed()
+        {
+            _committed = Position;
+            _letters.Clear();
+            _handled = 0;
+            _since = null;
+        }
+    }
+}
