@@ -41,6 +41,9 @@ public sealed class ReactorProgress
     /// <summary>The checkpoint it last committed here; -1 when it has not run here.</summary>
     public long Position => Interlocked.Read(ref _position);
 
+    /// <summary>Elections that failed in a row (the store away), so that only the first is logged.</summary>
+    internal int ElectionFailures { get; set; }
+
     /// <summary>Whether this process runs the reactor.</summary>
     public bool ActiveHere => _state is not ReactorStates.StandingBy;
 

@@ -55,7 +55,7 @@ public sealed partial class ReactorRunner(
         var retry = FollowerRetry.Create(timeProvider, (exception, attempt, pause) => LogRetrying(_logger, exception, reactor.Name, attempt, pause));
         while (!stopping.IsCancellationRequested)
         {
-            var leadership = await TryLeadAsync(reactor, name, stopping).ConfigureAwait(false);
+            var leadership = await TryLeadAsync(reactor, name, progress, stopping).ConfigureAwait(false);
             if (leadership is null)
             {
                 progress.StandBy();
@@ -94,15 +94,21 @@ public sealed partial class ReactorRunner(
         }
     }
 
-    private async Task<ILeadership?> TryLeadAsync(Reactor reactor, string name, CancellationToken stopping)
+    private async Task<ILeadership?> TryLeadAsync(Reactor reactor, string name, ReactorProgress progress, CancellationToken stopping)
     {
         try
         {
-            return await election.TryAcquireAsync(name, stopping).ConfigureAwait(false);
+            var leadership = await election.TryAcquireAsync(name, stopping).ConfigureAwait(false);
+            progress.ElectionFailures = 0;
+            return leadership;
         }
         catch (Exception exception) when (!stopping.IsCancellationRequested)
         {
-            LogElectionFailed(_logger, exception, reactor.Name);
+            if (progress.ElectionFailures++ == 0)
+            {
+                LogElectionFailed(_logger, exception, reactor.Name); // once a run: the store is away, and every second would say so again
+            }
+
             return null;
         }
     }
@@ -216,7 +222,7 @@ public sealed partial class ReactorRunner(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reactor {Reactor} lost its leadership on {Node}; it stands by")]
     private static partial void LogLeadershipLost(ILogger logger, string reactor, string node);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Reactor {Reactor} could not be elected (the store may be away); trying again")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reactor {Reactor} could not be elected (the store may be away); trying again every second")]
     private static partial void LogElectionFailed(ILogger logger, Exception exception, string reactor);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reactor {Reactor} was replayed: it follows its new checkpoint")]
