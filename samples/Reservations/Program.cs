@@ -13,9 +13,9 @@ using Reservations.PlacingReservation;
 using Reservations.Security;
 using Scalar.AspNetCore;
 
-var projectionsCommand = args.Length > 0 && args[0] == ProjectionsCommand.Verb;
-var builder = WebApplication.CreateBuilder(projectionsCommand ? [] : args);
-if (projectionsCommand)
+var followersCommand = FollowersCommand.Handles(args); // `followers ...`, or `projections ...` as before
+var builder = WebApplication.CreateBuilder(followersCommand ? [] : args);
+if (followersCommand)
 {
     builder.Configuration["Logging:LogLevel:Default"] = "Warning"; // the verbs print their own output
 }
@@ -36,9 +36,9 @@ builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadReq
 builder.Services.AddOpenApi();
 
 var app = builder.Build();
-if (await app.Services.RunProjectionsCommandAsync(args) is { } exitCode)
+if (await app.Services.RunFollowersCommandAsync(args) is { } exitCode)
 {
-    return exitCode; // dotnet run --project samples/Reservations -- projections list | status | rebuild | verify
+    return exitCode; // dotnet run --project samples/Reservations -- followers list | status | rebuild | verify | replay
 }
 
 app.UseSecurityHeaders(); // first, so that every response has them: errors, 404s and 429s too

@@ -31,6 +31,11 @@ public static class ReservationsModule
                 .AddProjection(new ReservationDetailsProjection())
                 .AddProjection(new DayAvailabilityProjection())
                 .AddReactor<ConfirmationReactor>();
+            if (configuration["EventSourcing:NodeName"] is { } node && !string.IsNullOrWhiteSpace(node))
+            {
+                es.SetNodeName(node); // how status shows this process (default: machine name and process id)
+            }
+
             if (string.IsNullOrWhiteSpace(postgres))
             {
                 es.UseInMemory();

@@ -77,6 +77,8 @@ public sealed class ProjectionsCommandTests
         Assert.Equal(0, code);
         Assert.Contains("in memory", table, StringComparison.Ordinal);
         Assert.Contains("running", table, StringComparison.Ordinal);
+        Assert.DoesNotContain("Reactor", table, StringComparison.Ordinal); // no reactor, no second table: the output as before
+        Assert.Equal(["tally-view", "open-tallies"], JsonDocument.Parse(json).RootElement.EnumerateArray().Select(e => e.GetProperty("name").GetString()));
         Assert.Equal((head, head, 0L), (status.GetProperty("position").GetInt64(), status.GetProperty("head").GetInt64(), status.GetProperty("lag").GetInt64()));
     }
 

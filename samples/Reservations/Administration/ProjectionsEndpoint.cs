@@ -1,4 +1,5 @@
 using EventSourcing.Projections;
+using EventSourcing.Reactors;
 
 namespace Reservations.Administration;
 
@@ -6,9 +7,10 @@ public static class ProjectionsEndpoint
 {
     public static RouteGroupBuilder MapProjectionsStatus(this RouteGroupBuilder group)
     {
-        group.MapGet("/admin/projections", async (ProjectionStatusReader status, CancellationToken cancellationToken) => TypedResults.Ok(await status.ReadAsync(cancellationToken)))
+        group.MapGet("/admin/projections", async (ProjectionStatusReader projections, ReactorStatusReader reactors, CancellationToken cancellationToken) =>
+                TypedResults.Ok((await projections.ReadAsync(cancellationToken)).Concat(await reactors.ReadAsync(cancellationToken)).ToList()))
             .WithName("GetProjections")
-            .WithSummary("Each projection's position, head, lag, state and dead letters.");
+            .WithSummary("Each projection's and reactor's position, head, lag, state and dead letters; for a reactor (lifecycle \"reactor\"), the node running it.");
         return group;
     }
 }

@@ -1,4 +1,6 @@
 using EventSourcing.Projections;
+using EventSourcing.Reactors;
+using EventSourcing.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Reservations.Domain;
@@ -11,16 +13,27 @@ public static class GetReservationEndpoint
     {
         group.MapGet("/reservations/{id:guid}", GetAsync)
             .WithName("GetReservation")
-            .WithSummary("A reservation; ?atLeast={position} first waits (bounded) until the view reflects that position.");
+            .WithSummary("A reservation; ?atLeast={position} first waits (bounded) until the view reflects that position; &decided=true also waits until it shows the confirmation decision (confirmed or rejected).");
         return group;
     }
 
     private static async Task<Results<Ok<ReservationDetails>, ProblemHttpResult>> GetAsync(
-        Guid id, long? atLeast, HttpContext context, IViewReader views, IOptions<ReservationOptions> options, CancellationToken cancellationToken)
+        Guid id, long? atLeast, bool? decided, HttpContext context, IViewReader views, IEventReader events, ReactorStatusReader reactors,
+        TimeProvider timeProvider, IOptions<ReservationOptions> options, CancellationToken cancellationToken)
     {
-        if (atLeast is > 0)
+        // One bound for the whole wait, reactor and views: past it, the answer is what the view holds then.
+        var timeout = options.Value.ReadYourWritesTimeout;
+        var position = atLeast ?? 0;
+        if (decided is true)
         {
-            await views.WaitForPositionAsync<ReservationDetails>(atLeast.Value, options.Value.ReadYourWritesTimeout, cancellationToken);
+            var started = timeProvider.GetTimestamp();
+            position = Math.Max(position, await DecisionWait.WaitForReactorAsync(id, events, reactors, timeProvider, timeout, cancellationToken));
+            timeout -= timeProvider.GetElapsedTime(started);
+        }
+
+        if (position > 0)
+        {
+            await views.WaitForPositionAsync<ReservationDetails>(position, timeout > TimeSpan.Zero ? timeout : TimeSpan.Zero, cancellationToken);
         }
 
         var view = await views.FindAsync<ReservationDetails>(id.ToString(), cancellationToken);

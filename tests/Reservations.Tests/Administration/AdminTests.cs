@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using EventSourcing.Tests.Shared.Postgres;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using EventSourcing.Reactors;
 using Microsoft.Extensions.DependencyInjection;
 using Reservations.Administration;
 using Reservations.Tests.Infrastructure;
@@ -13,7 +14,7 @@ namespace Reservations.Tests.Administration;
 public abstract class AdminTests(StoreUnderTest store)
 {
     [Fact]
-    public async Task The_projections_report_their_position_head_and_lag_and_catch_up()
+    public async Task The_projections_and_the_reactor_report_their_position_head_and_lag_and_catch_up_and_the_reactor_its_node()
     {
         await using var app = await store.StartAsync(new Dictionary<string, string?> { ["Admin:ApiKey"] = ReservationsApp.AdminKey });
         using var client = app.CreateClient();
@@ -23,14 +24,19 @@ public abstract class AdminTests(StoreUnderTest store)
         await client.WaitForAvailabilityAsync(day, a => a.Held == 2, "2 seats held");
         var head = (await client.GetHealthAsync()).Head;
 
-        var statuses = await Eventually.Async(() => ReadProjectionsAsync(client), all => all.All(p => p.Lag == 0), "the projections to catch up");
+        var statuses = await Eventually.Async(() => ReadProjectionsAsync(client), all => all.All(p => p.Lag == 0), "the projections and the reactor to catch up");
 
-        Assert.Equal(["day-availability", "reservation-details"], statuses.Select(p => p.Name).Order(StringComparer.Ordinal));
-        Assert.All(statuses, p =>
+        var projections = statuses.Where(p => p.Lifecycle != "reactor").ToList();
+        Assert.Equal(["day-availability", "reservation-details"], projections.Select(p => p.Name).Order(StringComparer.Ordinal));
+        Assert.All(projections, p =>
         {
-            Assert.Equal(("async", "running", 0, 1), (p.Lifecycle, p.State, p.DeadLetters, p.Version));
+            Assert.Equal(("async", "running", 0, 1, (string?)null), (p.Lifecycle, p.State, p.DeadLetters, p.Version, p.Node));
             Assert.Equal((head, head), (p.Position, p.Head));
         });
+        var reactor = Assert.Single(statuses, p => p.Lifecycle == "reactor");
+        Assert.Equal(("reservation-confirmation", "running", 0, head, head), (reactor.Name, reactor.State, reactor.DeadLetters, reactor.Position, reactor.Head));
+        Assert.Equal(app.Services.GetRequiredService<ILeaderElection>().Node, reactor.Node);
+        Assert.Equal(statuses.Count - 1, statuses.IndexOf(reactor)); // after the projections, whose rows are as they were
         Assert.True(head >= 3, $"head {head}: placed, seats held, confirmed");
     }
 
@@ -92,7 +98,7 @@ public abstract class AdminTests(StoreUnderTest store)
         await response.ReadProblemAsync(HttpStatusCode.Forbidden);
     }
 
-    private static async Task<List<ProjectionStatus>> ReadProjectionsAsync(HttpClient client)
+    protected static async Task<List<ProjectionStatus>> ReadProjectionsAsync(HttpClient client)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, ReservationsApi.Url("/admin/projections")).WithApiKey(ReservationsApp.AdminKey);
         using var response = await client.SendAsync(request, TestContext.Current.CancellationToken);
@@ -102,4 +108,35 @@ public abstract class AdminTests(StoreUnderTest store)
 
 public sealed class InMemoryAdminTests() : AdminTests(new InMemoryStore());
 
-public sealed class PostgresAdminTests(PostgresFixture postgres) : AdminTests(new PostgresStore(postgres));
+public sealed class PostgresAdminTests(PostgresFixture postgres) : AdminTests(new PostgresStore(postgres))
+{
+    [Fact]
+    public async Task On_two_nodes_both_name_the_node_running_the_reactor_the_other_waits_for_its_decisions_and_runs_it_once_it_stops()
+    {
+        await using var nodes = await new PostgresStore(postgres).StartNodesAsync(0, new AppSetup());
+        var a = await nodes.StartNodeAsync(Named("node-a"));
+        var b = await nodes.StartNodeAsync(Named("node-b"));
+        using var clientA = a.CreateClient();
+        using var clientB = b.CreateClient();
+
+        var named = await Eventually.Async(
+            async () => new[] { await ReactorAsync(clientA), await ReactorAsync(clientB) },
+            both => both.All(r => r is { State: "running", Node: "node-a" or "node-b" }) && both[0].Node == both[1].Node,
+            "both nodes to name the node running the reactor");
+        var (leader, survivor, survivorName) = named[0].Node == "node-a" ? (a, clientB, "node-b") : (b, clientA, "node-a");
+        var placedOnStandby = await survivor.PlaceAcceptedAsync(Bodies.Valid(Bodies.UniqueDay()));
+        var decidedOnStandby = await survivor.GetReservationAsync(placedOnStandby.Id, placedOnStandby.Position, decided: true); // the reactor runs on the other node
+        await leader.DisposeAsync();
+        var takenOver = await Eventually.Async(() => ReactorAsync(survivor), r => r is { State: "running" } && r.Node == survivorName, "the other node to run the reactor");
+        var placed = await survivor.PlaceAcceptedAsync(Bodies.Valid(Bodies.UniqueDay()));
+
+        Assert.Equal(("confirmed", 2L), (decidedOnStandby.Status, decidedOnStandby.Version));
+        Assert.Equal("confirmed", (await survivor.WaitForOutcomeAsync(placed)).Status);
+        Assert.Equal(survivorName, takenOver.Node);
+    }
+
+    private static AppSetup Named(string node) =>
+        new(new Dictionary<string, string?> { ["Admin:ApiKey"] = ReservationsApp.AdminKey, ["EventSourcing:NodeName"] = node });
+
+    private static async Task<ProjectionStatus> ReactorAsync(HttpClient client) => Assert.Single(await ReadProjectionsAsync(client), p => p.Lifecycle == "reactor");
+}

@@ -83,7 +83,7 @@ public sealed class LoadedSample : IAsyncDisposable
         return (sentAgain, await NothingLost.CheckAsync(Client, Log, Load, Days, SeatsPerDay));
     }
 
-    /// <summary>The projections' status, as an operator reads it.</summary>
+    /// <summary>The projections' and the reactor's status, as an operator reads it.</summary>
     public async Task<List<ProjectionStatus>> ProjectionsAsync()
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, ReservationsApi.Url("/admin/projections")).WithApiKey(SampleOnPostgres.AdminKey);

@@ -77,6 +77,32 @@ public abstract class ReservationFlowTests(StoreUnderTest store)
     }
 
     [Fact]
+    public async Task One_read_with_decided_right_after_each_placement_shows_it_confirmed_or_rejected_never_tentative()
+    {
+        await using var app = await store.StartAsync(new Dictionary<string, string?> { ["Reservations:SeatsPerDay"] = "6" });
+        using var client = app.CreateClient();
+        var day = Bodies.UniqueDay();
+
+        var seen = new List<ReservationView>();
+        for (var i = 0; i < 5; i++)
+        {
+            var placed = await client.PlaceAcceptedAsync(Bodies.Valid(day, partySize: 2));
+            seen.Add(await client.GetReservationAsync(placed.Id, atLeast: placed.Position, decided: true));
+        }
+
+        Assert.Equal([("confirmed", 2L), ("confirmed", 2L), ("confirmed", 2L), ("rejected", 2L), ("rejected", 2L)], seen.Select(v => (v.Status, v.Version)));
+        using (var cancel = await client.CancelAsync(seen[0].Id))
+        {
+            Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
+        }
+
+        var cancelled = await client.GetReservationAsync(seen[0].Id, decided: true); // no position: the stream says what to wait for
+        Assert.Equal(("cancelled", 3L), (cancelled.Status, cancelled.Version));
+        using var notABoolean = await client.GetAsync(ReservationsApi.Url($"/reservations/{seen[0].Id}?decided=maybe"), TestContext.Current.CancellationToken);
+        await notABoolean.ReadProblemAsync(HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
     public async Task Cancelling_a_rejected_reservation_is_a_409_problem()
     {
         await using var app = await store.StartAsync(new Dictionary<string, string?> { ["Reservations:SeatsPerDay"] = "1" });

@@ -16,7 +16,7 @@ public sealed record Availability(DateOnly Day, int Capacity, int Held, int Avai
 
 public sealed record HistoryEntry(string Type, long Version, long Position, DateTimeOffset Timestamp, JsonElement Data);
 
-public sealed record ProjectionStatus(string Name, int Version, string Lifecycle, long Position, long Head, long Lag, string State, int DeadLetters);
+public sealed record ProjectionStatus(string Name, int Version, string Lifecycle, long Position, long Head, long Lag, string State, int DeadLetters, string? Node = null);
 
 public sealed record Health(string Status, long Head);
 

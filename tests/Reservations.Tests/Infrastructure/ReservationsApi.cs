@@ -44,9 +44,11 @@ public static class ReservationsApi
         return placed;
     }
 
-    public static async Task<ReservationView> GetReservationAsync(this HttpClient client, Guid id, long? atLeast = null)
+    /// <summary>GET /reservations/{id}, with <c>?atLeast=</c> and <c>decided=true</c> when given.</summary>
+    public static async Task<ReservationView> GetReservationAsync(this HttpClient client, Guid id, long? atLeast = null, bool decided = false)
     {
-        var query = atLeast is { } position ? string.Create(CultureInfo.InvariantCulture, $"?atLeast={position}") : string.Empty;
+        var parameters = new[] { atLeast is { } position ? string.Create(CultureInfo.InvariantCulture, $"atLeast={position}") : null, decided ? "decided=true" : null }.OfType<string>().ToList();
+        var query = parameters.Count > 0 ? "?" + string.Join('&', parameters) : string.Empty;
         using var response = await client.GetAsync(Url($"/reservations/{id}{query}"), Ct);
         var view = await response.ReadAsync<ReservationView>(HttpStatusCode.OK);
         Assert.Equal($"\"{view.Version.ToString(CultureInfo.InvariantCulture)}\"", response.Headers.ETag?.Tag);

@@ -1,12 +1,13 @@
 using System.CommandLine;
 using System.Text.Json;
 using EventSourcing.Projections;
+using EventSourcing.Reactors;
 using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 
 namespace EventSourcing.Cli;
 
-public static partial class ProjectionsCommand
+public static partial class FollowersCommand
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
@@ -40,13 +41,14 @@ public static partial class ProjectionsCommand
     private static Command StatusCommand(CliContext context)
     {
         var json = JsonOption();
-        var command = new Command("status", "Each projection's position, the head of the log, lag, state and dead letters.") { json };
+        var command = new Command("status", "Where each projection and reactor stands: position, head of the log, lag, state, dead letters (and the process running each reactor).") { json };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var statuses = await context.Services.GetRequiredService<ProjectionStatusReader>().ReadAsync(cancellationToken).ConfigureAwait(false);
+            var reactors = await context.Services.GetRequiredService<ReactorStatusReader>().ReadAsync(cancellationToken).ConfigureAwait(false);
             if (parse.GetValue(json))
             {
-                await context.Console.Profile.Out.Writer.WriteLineAsync(JsonSerializer.Serialize(statuses, Json)).ConfigureAwait(false);
+                await context.Console.Profile.Out.Writer.WriteLineAsync(JsonSerializer.Serialize(statuses.Concat(reactors), Json)).ConfigureAwait(false);
                 return Done;
             }
 
@@ -59,9 +61,30 @@ public static partial class ProjectionsCommand
             }
 
             context.Console.Write(table);
+            if (reactors.Count > 0)
+            {
+                WriteReactors(context.Console, reactors);
+            }
+
             return Done;
         });
         return command;
+    }
+
+    /// <summary>The reactors' table: a second one, with the process running each.</summary>
+    private static void WriteReactors(IAnsiConsole console, IReadOnlyList<ProjectionStatus> reactors)
+    {
+        var table = new Table().AddColumns("Reactor", "Position", "Head", "Lag", "State", "Node", "Dead letters");
+        foreach (var reactor in reactors)
+        {
+            table.AddRow(Markup.Escape(reactor.Name), $"{reactor.Position}", $"{reactor.Head}", $"{reactor.Lag}", Markup.Escape(reactor.State), Markup.Escape(reactor.Node ?? "-"), $"{reactor.DeadLetters}");
+        }
+
+        console.Write(table);
+        if (reactors.Any(r => r.State == ReactorStates.Stopped))
+        {
+            console.MarkupLine($"A stopped reactor waits at the event it kept failing on: [bold]{Verb} replay <reactor> --from <position>[/] restarts it from that event (once fixed) or after it (to skip it).");
+        }
     }
 
     private sealed record ListedProjection(string Name, int Version, string Lifecycle, string ViewType);

@@ -7,7 +7,7 @@ using Spectre.Console;
 
 namespace EventSourcing.Cli;
 
-public static partial class ProjectionsCommand
+public static partial class FollowersCommand
 {
     private static Argument<string[]> NamesArgument() => new("names") { Description = "The projections.", Arity = ArgumentArity.ZeroOrMore };
 
