@@ -41,6 +41,9 @@ public interface IProjectionStore
     /// <summary>The projection's dead letters, oldest first.</summary>
     Task<IReadOnlyList<DeadLetter>> ReadDeadLettersAsync(string projection, CancellationToken cancellationToken);
 
+    /// <summary>Deletes the projection's dead letters at <paramref name="fromPosition"/> and after: their events are being handled again (a replay).</summary>
+    Task DropDeadLettersAsync(string projection, long fromPosition, CancellationToken cancellationToken);
+
     /// <summary>Completes when any projection's checkpoint may have moved, or after <paramref name="timeout"/>.</summary>
     Task WaitForChangeAsync(TimeSpan timeout, CancellationToken cancellationToken);
 }

@@ -157,6 +157,17 @@ public sealed partial class InMemoryProjectionStore : IProjectionStore
     }
 
     /// <inheritdoc />
+    public Task DropDeadLettersAsync(string projection, long fromPosition, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            Data(projection).DeadLetters.RemoveAll(letter => letter.Position >= fromPosition);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
     public async Task WaitForChangeAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         try

@@ -76,6 +76,7 @@ public sealed class ReactorStatusReader(IEnumerable<Reactor> reactors, IProjecti
     /// (inclusive): a new checkpoint generation just before it is swapped in, and the process running the reactor follows
     /// it within a second. Its commands carry ids derived from the events, so events it already acted on change nothing.
     /// Also how a reactor stopped at a poison event is restarted (from the event, once fixed, or after it, to skip it).
+    /// Its dead letters from <paramref name="fromPosition"/> on are deleted: those events are handled again.
     /// </summary>
     public async Task ReplayAsync(string reactor, long fromPosition, CancellationToken cancellationToken)
     {
@@ -91,6 +92,7 @@ public sealed class ReactorStatusReader(IEnumerable<Reactor> reactors, IProjecti
 
         var replaced = await checkpoints.SwapAsync(name, generation, cancellationToken).ConfigureAwait(false);
         await checkpoints.DropGenerationAsync(name, replaced, cancellationToken).ConfigureAwait(false);
+        await checkpoints.DropDeadLettersAsync(name, fromPosition, cancellationToken).ConfigureAwait(false); // handled again: failing again letters them again
     }
 
     /// <summary>The registered reactor named <paramref name="reactor"/>.</summary>

@@ -159,6 +159,15 @@ public sealed partial class MartenProjectionStore : IProjectionStore
     }, cancellationToken);
 
     /// <inheritdoc />
+    public Task DropDeadLettersAsync(string projection, long fromPosition, CancellationToken cancellationToken) => MartenErrors.GuardAsync(async () =>
+    {
+        var session = _store.LightweightSession();
+        await using var dispose = session.ConfigureAwait(false);
+        session.DeleteWhere<DeadLetterDocument>(d => d.Projection == projection && d.Position >= fromPosition);
+        await session.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+    }, cancellationToken);
+
+    /// <inheritdoc />
     /// <remarks>Checkpoints move in other processes too, so this waits a short interval rather than for a signal.</remarks>
     public Task WaitForChangeAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
         Task.Delay(timeout < TimeSpan.FromMilliseconds(50) ? timeout : TimeSpan.FromMilliseconds(50), cancellationToken);
