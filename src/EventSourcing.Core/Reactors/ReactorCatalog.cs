@@ -34,6 +34,10 @@ public sealed class ReactorProgress
     private volatile string _state = ReactorStates.StandingBy;
     private TaskCompletionSource _committed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _position = -1;
+    private int _generation;
+
+    /// <summary>The checkpoint generation it follows here.</summary>
+    public int Generation => Volatile.Read(ref _generation);
 
     /// <summary>What it is doing here: see <see cref="ReactorStates"/>.</summary>
     public string State => _state;
@@ -50,8 +54,9 @@ public sealed class ReactorProgress
     /// <summary>Completes at the next commit (or change of state).</summary>
     public Task NextChangeAsync() => Volatile.Read(ref _committed).Task;
 
-    internal void Running(long position)
+    internal void Running(long position, int generation)
     {
+        Volatile.Write(ref _generation, generation);
         Interlocked.Exchange(ref _position, position);
         Set(ReactorStates.Running);
     }

@@ -97,6 +97,12 @@ public sealed partial class ReactorRunner
 
         public bool HasWork => Position > _committed || _letters.Count > 0;
 
+        public int HandledSinceCommit => _handled + _letters.Count;
+
+        public TimeSpan DueIn => _since is { } since ? Max(TimeSpan.Zero, options.CheckpointInterval - timeProvider.GetElapsedTime(since)) : options.CheckpointInterval;
+
+        private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
         public bool Due => _handled >= options.CheckpointEvery || (_since is { } since && timeProvider.GetElapsedTime(since) >= options.CheckpointInterval);
 
         public void Handled(long position)

@@ -76,7 +76,7 @@ public sealed partial class ReactorRunner(
                     while (!active.IsCancellationRequested)
                     {
                         // Reading the log or committing fails only when the store does: then follow again from the checkpoint.
-                        await retry.ExecuteAsync(token => new ValueTask(FollowAsync(reactor, options, name, types, progress, token)), active.Token).ConfigureAwait(false);
+                        await retry.ExecuteAsync(token => new ValueTask(FollowAsync(reactor, options, name, types, progress, leadership.Lost, token)), active.Token).ConfigureAwait(false);
                     }
                 }
                 catch (Exception) when (active.IsCancellationRequested)
@@ -114,39 +114,73 @@ public sealed partial class ReactorRunner(
     }
 
     /// <summary>Follows the log from the serving checkpoint until a replay swaps in another generation (then it returns).</summary>
-    private async Task FollowAsync(Reactor reactor, ReactorOptions options, string name, IReadOnlySet<string>? types, ReactorProgress progress, CancellationToken cancellationToken)
+    private async Task FollowAsync(Reactor reactor, ReactorOptions options, string name, IReadOnlySet<string>? types, ReactorProgress progress, CancellationToken lost, CancellationToken cancellationToken)
     {
         var state = await checkpoints.ReadStateAsync(name, cancellationToken).ConfigureAwait(false);
         var checkpoint = new PendingCheckpoint(state.ServingGeneration, state.ServingPosition, options, timeProvider);
-        progress.Running(state.ServingPosition);
+        progress.Running(state.ServingPosition, state.ServingGeneration);
         using var replayed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var watch = WatchForReplayAsync(name, state.ServingGeneration, replayed);
         try
         {
-            await foreach (var page in events.FollowAsync(state.ServingPosition + 1, types, replayed.Token).ConfigureAwait(false))
+            var pages = events.FollowAsync(state.ServingPosition + 1, types, replayed.Token).GetAsyncEnumerator(replayed.Token);
+            await using (pages.ConfigureAwait(false))
             {
-                foreach (var envelope in page.Events)
+                while (true)
                 {
-                    if (!await HandleAsync(reactor, options, name, envelope, checkpoint, progress, replayed.Token).ConfigureAwait(false))
+                    var next = pages.MoveNextAsync();
+                    bool more;
+                    if (!next.IsCompleted && checkpoint.HasWork)
                     {
-                        await CommitAsync(name, checkpoint, progress, replayed.Token).ConfigureAwait(false);
-                        progress.Stopped();
-                        await Task.Delay(Timeout.InfiniteTimeSpan, timeProvider, replayed.Token).ConfigureAwait(false); // until replayed or stopped
+                        // Idle with progress not committed: commit it once the interval is due.
+                        var waiting = next.AsTask();
+                        if (await Task.WhenAny(waiting, Task.Delay(checkpoint.DueIn, timeProvider, replayed.Token)).ConfigureAwait(false) != waiting)
+                        {
+                            await CommitAsync(name, checkpoint, progress, replayed.Token).ConfigureAwait(false);
+                        }
+
+                        more = await waiting.ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        more = await next.ConfigureAwait(false);
                     }
 
-                    checkpoint.Handled(envelope.Position);
-                    if (checkpoint.Due)
+                    if (!more)
+                    {
+                        break;
+                    }
+
+                    var page = pages.Current;
+                    foreach (var envelope in page.Events)
+                    {
+                        if (!await HandleAsync(reactor, options, name, envelope, checkpoint, progress, replayed.Token).ConfigureAwait(false))
+                        {
+                            await CommitAsync(name, checkpoint, progress, replayed.Token).ConfigureAwait(false);
+                            progress.Stopped();
+                            await Task.Delay(Timeout.InfiniteTimeSpan, timeProvider, replayed.Token).ConfigureAwait(false); // until replayed or stopped
+                        }
+
+                        checkpoint.Handled(envelope.Position);
+                        if (checkpoint.Due)
+                        {
+                            await CommitAsync(name, checkpoint, progress, replayed.Token).ConfigureAwait(false);
+                        }
+                    }
+
+                    checkpoint.Reached(page.Through);
+                    if ((page.CaughtUp && checkpoint.HandledSinceCommit > 0) || checkpoint.Due)
                     {
                         await CommitAsync(name, checkpoint, progress, replayed.Token).ConfigureAwait(false);
                     }
-                }
-
-                checkpoint.Reached(page.Through);
-                if (page.CaughtUp || checkpoint.Due)
-                {
-                    await CommitAsync(name, checkpoint, progress, replayed.Token).ConfigureAwait(false);
                 }
             }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !lost.IsCancellationRequested)
+        {
+            // A graceful stop: still elected, so commit what was handled before letting go.
+            await CommitAsync(name, checkpoint, progress, CancellationToken.None).ConfigureAwait(false);
+            throw;
         }
         catch (OperationCanceledException) when (replayed.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {

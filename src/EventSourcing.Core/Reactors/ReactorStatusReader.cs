@@ -54,7 +54,8 @@ public sealed class ReactorStatusReader(IEnumerable<Reactor> reactors, IProjecti
         while (true)
         {
             var change = here.NextChangeAsync();
-            if (here.Position >= position || (await checkpoints.ReadStateAsync(name, cancellationToken).ConfigureAwait(false)).ServingPosition >= position)
+            var state = await checkpoints.ReadStateAsync(name, cancellationToken).ConfigureAwait(false);
+            if (state.ServingPosition >= position || (here.Generation == state.ServingGeneration && here.Position >= position))
             {
                 return true;
             }

@@ -37,6 +37,8 @@ internal sealed class CountingProjectionStore(IProjectionStore inner, Action onC
         where TView : class => inner.QueryAsync(projection, generation, predicate, cancellationToken);
 
     public Task<IReadOnlyList<DeadLetter>> ReadDeadLettersAsync(string projection, CancellationToken cancellationToken) => inner.ReadDeadLettersAsync(projection, cancellationToken);
+    public Task DropDeadLettersAsync(string projection, long fromPosition, CancellationToken cancellationToken) => inner.DropDeadLettersAsync(projection, fromPosition, cancellationToken);
+
 
     public Task WaitForChangeAsync(TimeSpan timeout, CancellationToken cancellationToken) => inner.WaitForChangeAsync(timeout, cancellationToken);
 

@@ -106,6 +106,33 @@ public sealed class ReactorPoisonPolicyTests
         broken.AssertNone();
     }
 
+    [Fact]
+    public async Task A_replay_from_before_an_old_dead_letter_deletes_it_so_the_reactor_never_reads_stopped_for_it()
+    {
+        await using var bench = new ReactorBench();
+        var poison = await AppendAroundPoisonAsync(bench);
+        var fixedAt = 0; // 1 once the handler is fixed
+        var reactor = new ScriptedReactor((e, _) => e.Position == poison && Volatile.Read(ref fixedAt) == 0 ? new InvalidOperationException("The carrier refused the parcel.") : null);
+        var runner = await bench.StartAsync(reactor, new ReactorOptions { MaxAttempts = MaxAttempts, OnPoisonEvent = PoisonEventPolicy.Stop });
+        var broken = new BrokenPromises();
+        var head = await StopsAtThePoisonAsync(bench, runner, poison, broken);
+        await runner.Status.ReplayAsync(reactor.Name, poison + 1, Ct); // skip it: its letter stays, behind the checkpoint
+        await bench.UntilAsync(() => reactor.HandledCount == 7, "the events after the poison event to be handled");
+
+        Volatile.Write(ref fixedAt, 1);
+        await runner.Status.ReplayAsync(reactor.Name, 1, Ct); // everything again, the letter's event included
+        var right = await runner.ReadStatusAsync();
+        var lettersRight = await bench.Checkpoints.ReadDeadLettersAsync(ReactorRunner.CheckpointName(reactor), Ct);
+        await bench.UntilAsync(() => reactor.HandledCount == 7 + (int)head, "every event to be handled again");
+        var after = await runner.ReadStatusAsync();
+
+        BrokenPromises.Report($"after the replay from 1: status {right.State} at once, {after.State} at {after.Position}/{after.Head} once done; letters {lettersRight.Count}");
+        broken.Add("right after the replay from 1: status stopped for the old letter", right.State == ReactorStates.Stopped ? 1 : 0);
+        broken.Add("right after the replay from 1: letters left at or after position 1", lettersRight.Count);
+        broken.Add("once done: status not running at the head", (after.State, after.Position) != (ReactorStates.Running, head));
+        broken.AssertNone();
+    }
+
     /// <summary>Parcels 1 to 6 with the 4th (at position 4) the poison one, its label the marker; returns its position.</summary>
     private static async Task<long> AppendAroundPoisonAsync(ReactorBench bench)
     {
