@@ -7,7 +7,7 @@ namespace EventSourcing.Benchmarks;
 
 /// <summary>
 /// <c>dotnet run -c Release --project benchmarks/EventSourcing.Benchmarks -- &lt;scenario&gt; [--quick] [--postgres &lt;connection string&gt;] [--results &lt;folder&gt;]</c>
-/// where the scenario is append, commands, pipeline, rebuild, crypto, http or all.
+/// where the scenario is append, commands, pipeline, rebuild, crypto, http, roundtrips or all.
 /// </summary>
 public static class Program
 {
@@ -19,6 +19,7 @@ public static class Program
         (RebuildScenario.Name, "Rebuild with the projection tool over 10k, 100k and 1M events, PostgreSQL and in memory, with peak working set.", RebuildScenario.RunAsync),
         (CryptoScenario.Name, "Crypto-shredding overhead on append and rebuild, in memory and on PostgreSQL.", CryptoScenario.RunAsync),
         (HttpScenario.Name, "POST /reservations on loopback: sample API on the in-memory store and on PostgreSQL.", HttpScenario.RunAsync),
+        (RoundTripsScenario.Name, "Statements and transactions per placement, counted by PostgreSQL (pg_stat_statements), and the reactor's decisions/s (sample API).", RoundTripsScenario.RunAsync),
     ];
 
     public static Task<int> Main(string[] args) => RunAsync(args, AnsiConsole.Console, CancellationToken.None);
@@ -31,7 +32,7 @@ public static class Program
         var quick = new Option<bool>("--quick") { Description = "Small sizes: checks that every scenario runs; figures are not meaningful." };
         var postgres = new Option<string?>("--postgres") { Description = $"Connection string of the PostgreSQL server to use (default: {BenchmarkContext.ConnectionStringVariable}, else a throwaway local cluster)." };
         var results = new Option<string?>("--results") { Description = "Folder for the JSON results (default: benchmarks/results)." };
-        var sample = new Option<string?>("--sample") { Description = "The sample API's built Reservations.dll for the http scenario (default: build samples/Reservations)." };
+        var sample = new Option<string?>("--sample") { Description = "The sample API's built Reservations.dll for the http and roundtrips scenarios (default: build samples/Reservations)." };
         var root = new RootCommand("EventSourcing benchmarks: each scenario prints a table and writes JSON; comparisons run side by side in one run.");
         var exitCode = 0;
         foreach (var (name, description, run) in Scenarios.Append(("all", "Every scenario, in order.", null!)))

@@ -22,6 +22,7 @@ public sealed class QuickRunTests(PostgresFixture postgres) : IDisposable
     [InlineData("rebuild")]
     [InlineData("crypto")]
     [InlineData("http")]
+    [InlineData("roundtrips")]
     public async Task A_scenario_runs_quick_and_writes_its_figures(string scenario)
     {
         var console = new TestConsole();

@@ -225,7 +225,8 @@ internal sealed partial class LocalCluster : IAsyncDisposable
             $"-c synchronous_commit={(options.Restartable ? "on" : "off")}",
             $"-p {port.ToString(CultureInfo.InvariantCulture)}",
             OperatingSystem.IsWindows() ? string.Empty : $"-c unix_socket_directories='{Root}'",
-            $"-c max_connections={options.MaxConnections.ToString(CultureInfo.InvariantCulture)}");
+            $"-c max_connections={options.MaxConnections.ToString(CultureInfo.InvariantCulture)}",
+            string.Join(' ', options.SettingPairs(OperatingSystem.IsWindows() ? "\"" : "'").Select(pair => $"-c {pair}")));
         var timeout = Math.Max(1, (int)options.StartTimeout.TotalSeconds).ToString(CultureInfo.InvariantCulture);
         return ["-D", DataDirectory, "-l", LogFile, "-w", "-t", timeout, "-o", settings, "start"];
     }

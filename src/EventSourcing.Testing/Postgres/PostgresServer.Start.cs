@@ -11,7 +11,8 @@ public sealed partial class PostgresServer
 
     /// <summary>
     /// Finds or starts a PostgreSQL server, in this order: the connection string in the environment
-    /// variable <see cref="PostgresServerOptions.ConnectionStringVariable"/> (used as it is); a throwaway
+    /// variable <see cref="PostgresServerOptions.ConnectionStringVariable"/> (used as it is, unless the server must be
+    /// restartable or have <see cref="PostgresServerOptions.Settings"/>); a throwaway
     /// cluster from the installed binaries (<c>initdb</c> + <c>pg_ctl</c> in a temp folder, on a free port);
     /// a Docker container. Returns once the server accepts connections.
     /// </summary>
@@ -23,10 +24,14 @@ public sealed partial class PostgresServer
     /// message holds the end of its log).
     /// </exception>
     /// <exception cref="TimeoutException">The server did not accept connections within the start timeout.</exception>
+    /// <exception cref="ArgumentException">A setting in <see cref="PostgresServerOptions.Settings"/> is not allowed.</exception>
     public static async Task<PostgresServer> StartAsync(PostgresServerOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new PostgresServerOptions();
-        var external = options.Restartable ? null : Environment.GetEnvironmentVariable(options.ConnectionStringVariable);
+        _ = options.SettingPairs().ToList(); // a setting that is not allowed fails before anything starts
+
+        // A restartable server, or one with settings of its own, is one this library starts: never the external server.
+        var external = options.Restartable || options.Settings.Count > 0 ? null : Environment.GetEnvironmentVariable(options.ConnectionStringVariable);
         if (!string.IsNullOrWhiteSpace(external))
         {
             await WaitUntilReadyAsync(external, options.StartTimeout, () => $"Check the connection string in {options.ConnectionStringVariable}.", cancellationToken)
@@ -89,8 +94,11 @@ public sealed partial class PostgresServer
         {
             container = new PostgreSqlBuilder(options.DockerImage)
                 .WithCommand(
+                [
                     "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-                    "-c", $"max_connections={options.MaxConnections.ToString(CultureInfo.InvariantCulture)}")
+                    "-c", $"max_connections={options.MaxConnections.ToString(CultureInfo.InvariantCulture)}",
+                    .. options.SettingPairs().SelectMany(pair => new[] { "-c", pair }),
+                ])
                 .Build();
         }
         catch (DockerUnavailableException exception)

@@ -1,7 +1,9 @@
+using System.Text.RegularExpressions;
+
 namespace EventSourcing.Testing.Postgres;
 
 /// <summary>How <see cref="PostgresServer.StartAsync"/> finds or starts a PostgreSQL server.</summary>
-public sealed class PostgresServerOptions
+public sealed partial class PostgresServerOptions
 {
     /// <summary>
     /// The environment variable that may hold the connection string of a server to use as it is
@@ -38,6 +40,32 @@ public sealed class PostgresServerOptions
     /// </summary>
     public bool Restartable { get; init; }
 
+    /// <summary>
+    /// Further server settings (<c>-c name=value</c>) for a server this library starts, after its own (so a setting
+    /// given here wins), e.g. <c>shared_preload_libraries=pg_stat_statements</c>. The external server of
+    /// <see cref="ConnectionStringVariable"/> cannot be given them, so with any setting here the server is always one this
+    /// library starts: a local cluster, else a container. Names are letters, digits, underscores and dots; values must not
+    /// hold a quote. Defaults to none.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
     /// <summary>The image of that container. Defaults to <c>postgres:17-alpine</c>.</summary>
     public string DockerImage { get; init; } = "postgres:17-alpine";
+
+    /// <summary><see cref="Settings"/> as <c>name=value</c> pairs, each checked; <paramref name="quote"/> wraps the value (for a shell).</summary>
+    internal IEnumerable<string> SettingPairs(string quote = "")
+    {
+        foreach (var (name, value) in Settings)
+        {
+            if (!SettingName().IsMatch(name) || value.IndexOfAny(['\'', '"', '\n', '\r']) >= 0)
+            {
+                throw new ArgumentException($"The server setting {name}={value} is not allowed: a name is letters, digits, underscores and dots; a value holds no quote or line break.");
+            }
+
+            yield return $"{name}={quote}{value}{quote}";
+        }
+    }
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_.]*$")]
+    private static partial Regex SettingName();
 }

@@ -59,6 +59,43 @@ public sealed class PostgresFixtureTests(PostgresFixture postgres)
         Assert.Equal(2L, await ExecuteAsync(database, "select count(*) from kept", cancellationToken));
     }
 
+    [Fact]
+    public async Task A_server_with_settings_of_its_own_is_started_with_them_never_taken_from_the_environment()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        var settings = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["shared_preload_libraries"] = "pg_stat_statements", // read only at start
+            ["work_mem"] = "12MB",
+        };
+        var variable = $"ES_TEST_SETTINGS_{Guid.NewGuid():N}"; // names the fixture's server, which has none of them
+        Environment.SetEnvironmentVariable(variable, postgres.ConnectionString);
+        try
+        {
+            await using var server = await PostgresServer.StartAsync(new PostgresServerOptions { ConnectionStringVariable = variable, Settings = settings }, cancellationToken);
+
+            Assert.NotEqual(PostgresServerKind.External, server.Kind);
+            Assert.Equal("pg_stat_statements", await ExecuteAsync(server.ConnectionString, "show shared_preload_libraries", cancellationToken));
+            Assert.Equal("12MB", await ExecuteAsync(server.ConnectionString, "show work_mem", cancellationToken));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(variable, null);
+        }
+    }
+
+    [Theory]
+    [InlineData("work_mem", "1MB' -c fsync='on")]
+    [InlineData("work_mem; drop", "1MB")]
+    public async Task A_setting_that_could_reach_past_its_value_is_refused_before_anything_starts(string name, string value)
+    {
+        var options = new PostgresServerOptions { Settings = new Dictionary<string, string>(StringComparer.Ordinal) { [name] = value } };
+
+        var refused = await Assert.ThrowsAsync<ArgumentException>(() => PostgresServer.StartAsync(options, TestContext.Current.CancellationToken));
+
+        Assert.Contains(name, refused.Message, StringComparison.Ordinal);
+    }
+
     private static string DatabaseName(string connectionString) =>
         new NpgsqlConnectionStringBuilder(connectionString).Database!;
 
