@@ -53,6 +53,47 @@ public sealed class Backends(string connectionString)
         select id from mt_doc_generationcheckpoint where id not in (select id from free) order by id
         """);
 
+    /// <summary>
+    /// Locks the rows of the reactors' checkpoints (<c>select ... for update</c> in a transaction of its own) until the
+    /// result is disposed: the process running the reactor then waits inside its next checkpoint commit, its transaction open.
+    /// </summary>
+    public async Task<HeldRows> HoldReactorCheckpointsAsync()
+    {
+        var connection = new NpgsqlConnection(connectionString);
+        try
+        {
+            await connection.OpenAsync(Ct);
+            var transaction = await connection.BeginTransactionAsync(Ct);
+            await using var command = new NpgsqlCommand("select pg_backend_pid() from mt_doc_generationcheckpoint where id like 'reactor:%' for update", connection, transaction);
+            await using var reader = await command.ExecuteReaderAsync(Ct);
+            Assert.True(await reader.ReadAsync(Ct), "the reactor has no checkpoint yet");
+            var holder = reader.GetInt32(0);
+            await reader.DisposeAsync();
+            return new HeldRows(holder, connection, transaction);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The backends waiting on a lock <paramref name="holder"/> holds.</summary>
+    public async Task<IReadOnlyList<int>> WaitingOnAsync(int holder)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(Ct);
+        await using var command = new NpgsqlCommand("select pid from pg_stat_activity where @holder = any(pg_blocking_pids(pid))", connection) { Parameters = { new("holder", holder) } };
+        await using var reader = await command.ExecuteReaderAsync(Ct);
+        var waiting = new List<int>();
+        while (await reader.ReadAsync(Ct))
+        {
+            waiting.Add(reader.GetInt32(0));
+        }
+
+        return waiting;
+    }
+
     /// <summary>The database's backends waiting on a lock, with the backends they wait for and what those were last doing, described.</summary>
     public Task<IReadOnlyList<string>> BlockedAsync() => DescribeAsync("""
         select format('backend %s waits %s s (%s) in: %s; blocked by %s', a.pid, round(extract(epoch from now() - a.query_start)::numeric, 1),
@@ -107,6 +148,19 @@ public sealed class Backends(string connectionString)
     }
 
     private static int Port(string address) => int.Parse(address[(address.LastIndexOf(':') + 1)..], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+}
+
+/// <summary>Rows locked by a transaction of the test's own (on backend <see cref="Holder"/>), rolled back when disposed.</summary>
+public sealed class HeldRows(int holder, NpgsqlConnection connection, NpgsqlTransaction transaction) : IAsyncDisposable
+{
+    public int Holder { get; } = holder;
+
+    public async ValueTask DisposeAsync()
+    {
+        await transaction.RollbackAsync(CancellationToken.None);
+        await transaction.DisposeAsync();
+        await connection.DisposeAsync();
+    }
 }
 
 /// <summary>A session: its server process id, state (<c>idle</c>, <c>active</c>, <c>idle in transaction</c>...), name, client port and last statement.</summary>
