@@ -26,14 +26,70 @@ public sealed class EventLog(string connectionString)
         var statuses = new Dictionary<Guid, string>();
         await foreach (var (stream, type) in RowsAsync<string, string>("select stream_id, type from mt_events where stream_id like 'reservation-%' order by seq_id"))
         {
-            statuses[Guid.Parse(stream["reservation-".Length..])] = type.Split('.')[0]["reservation-".Length..] switch
-            {
-                "placed" => "tentative",
-                var outcome => outcome,
-            };
+            statuses[Guid.Parse(stream["reservation-".Length..])] = StatusOf(type);
         }
 
         return statuses;
+    }
+
+    /// <summary>One reservation's last status in the log (tentative, confirmed, rejected or cancelled), or null when it is not there.</summary>
+    public async Task<string?> StatusOfAsync(Guid reservation)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(Ct);
+        await using var command = new NpgsqlCommand("select type from mt_events where stream_id = @stream order by version desc limit 1", connection)
+        {
+            Parameters = { new("stream", $"reservation-{reservation}") },
+        };
+        return await command.ExecuteScalarAsync(Ct) is string type ? StatusOf(type) : null;
+    }
+
+    /// <summary>Every decision on each reservation, on its own stream and on its day's, counted.</summary>
+    public async Task<IReadOnlyDictionary<Guid, Decisions>> DecisionsAsync()
+    {
+        const string Sql = """
+            select coalesce(data->>'reservationId', data->>'id'), type, coalesce((data->>'seats')::int, 0), coalesce((data->>'wasConfirmed')::boolean, false)
+            from mt_events
+            where type in ('reservation-confirmed.v1', 'reservation-rejected.v1', 'reservation-cancelled.v1', 'seats-held.v1', 'seats-refused.v1', 'seats-released.v1')
+            order by seq_id
+            """;
+        var decisions = new Dictionary<Guid, Decisions>();
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(Ct);
+        await using var command = new NpgsqlCommand(Sql, connection);
+        await using var reader = await command.ExecuteReaderAsync(Ct);
+        while (await reader.ReadAsync(Ct))
+        {
+            var id = Guid.Parse(reader.GetString(0));
+            var (seats, wasConfirmed) = (reader.GetInt32(2), reader.GetBoolean(3));
+            var d = decisions.GetValueOrDefault(id) ?? new Decisions();
+            decisions[id] = reader.GetString(1) switch
+            {
+                "reservation-confirmed.v1" => d with { Confirmed = d.Confirmed + 1 },
+                "reservation-rejected.v1" => d with { Rejected = d.Rejected + 1 },
+                "reservation-cancelled.v1" => d with { Cancelled = d.Cancelled + 1, CancelledWhileTentative = d.CancelledWhileTentative || !wasConfirmed },
+                "seats-held.v1" => d with { Held = d.Held + 1, HeldSeats = d.HeldSeats + seats },
+                "seats-refused.v1" => d with { Refused = d.Refused + 1 },
+                _ => d with { Released = d.Released + 1, ReleasedSeats = d.ReleasedSeats + seats },
+            };
+        }
+
+        return decisions;
+    }
+
+    /// <summary>The position the reactor's committed checkpoint has reached (in whichever process runs it), and the head of the log.</summary>
+    public async Task<(long Checkpoint, long Head)> ReactorProgressAsync()
+    {
+        const string Sql = """
+            select coalesce((select max((data->>'position')::bigint) from mt_doc_generationcheckpoint where id like 'reactor:%'), 0),
+                   coalesce((select max(seq_id) from mt_events), 0)
+            """;
+        await foreach (var progress in RowsAsync<long, long>(Sql))
+        {
+            return progress;
+        }
+
+        throw new InvalidOperationException("No row.");
     }
 
     /// <summary>The seats held on each day by the day's capacity stream: held minus released.</summary>
@@ -102,6 +158,12 @@ public sealed class EventLog(string connectionString)
         return position;
     }
 
+    private static string StatusOf(string eventType) => eventType.Split('.')[0]["reservation-".Length..] switch
+    {
+        "placed" => "tentative",
+        var outcome => outcome,
+    };
+
     private async IAsyncEnumerable<(T1, T2)> RowsAsync<T1, T2>(string sql)
     {
         await using var connection = new NpgsqlConnection(connectionString);
@@ -113,4 +175,23 @@ public sealed class EventLog(string connectionString)
             yield return (reader.GetFieldValue<T1>(0), reader.GetFieldValue<T2>(1));
         }
     }
+}
+
+/// <summary>
+/// The decisions on one reservation in the log: its own outcome events (confirmed, rejected, cancelled, and whether a
+/// cancellation came while it was tentative), and its day's (seats held, refused, released, with the seats).
+/// </summary>
+public sealed record Decisions(
+    int Confirmed = 0,
+    int Rejected = 0,
+    int Cancelled = 0,
+    bool CancelledWhileTentative = false,
+    int Held = 0,
+    int HeldSeats = 0,
+    int Refused = 0,
+    int Released = 0,
+    int ReleasedSeats = 0)
+{
+    /// <summary>The seats the day holds for it now.</summary>
+    public int SeatsHeld => HeldSeats - ReleasedSeats;
 }

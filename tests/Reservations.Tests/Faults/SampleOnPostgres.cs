@@ -49,6 +49,8 @@ public static class SampleOnPostgres
         ["Admin:ApiKey"] = AdminKey,
         ["Reservations:SeatsPerDay"] = seatsPerDay.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Logging:LogLevel:Default"] = "Warning",
+        ["Logging:LogLevel:EventSourcing.Reactors"] = "Information", // says when the process starts running the reactor
+        ["Logging:LogLevel:EventSourcing.Deciders"] = "Debug", // says when a command was applied already, or conflicted: a reaction repeated or made late
         ["RateLimiting:Writes:Enabled"] = "false", // the load's clients all come from 127.0.0.1; the limit has tests of its own (Security/)
     };
 }

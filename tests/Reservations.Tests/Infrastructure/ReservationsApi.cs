@@ -168,6 +168,26 @@ public static class Eventually
         }
     }
 
+    /// <summary>
+    /// Polls until <paramref name="done"/> holds, at most <paramref name="timeout"/>, and says whether it did: for a
+    /// test that checks something does not happen within a time, or that measures how long it takes.
+    /// </summary>
+    public static async Task<bool> WithinAsync(Func<Task<bool>> done, TimeSpan timeout, TimeSpan pause)
+    {
+        var waited = Stopwatch.StartNew();
+        while (!await done())
+        {
+            if (waited.Elapsed > timeout)
+            {
+                return false;
+            }
+
+            await Task.Delay(pause, TestContext.Current.CancellationToken);
+        }
+
+        return true;
+    }
+
     private static string Describe<T>(T value)
     {
         var json = JsonSerializer.Serialize(value, ReservationsApi.Json);
