@@ -115,8 +115,14 @@ public sealed class EventSourcingBuilder
     /// <summary>The registered reactors.</summary>
     internal List<Reactors.ReactorRegistration> Reactors { get; } = [];
 
-    /// <summary>This process's name in status reports (the process running a reactor). Default: machine name and process id.</summary>
+    /// <summary>
+    /// This process's name in status reports (the process running a reactor). Default: machine name and process id (on
+    /// PostgreSQL, the connection string's Application Name when it sets one).
+    /// </summary>
     public string NodeName { get; private set; } = $"{Environment.MachineName}/{Environment.ProcessId}";
+
+    /// <summary>Whether <see cref="NodeName"/> was set by the application.</summary>
+    public bool NodeNameSet { get; private set; }
 
     /// <summary>
     /// Registers a reactor (a process manager turning events into commands), run by a checkpointed background runner in
@@ -138,6 +144,7 @@ public sealed class EventSourcingBuilder
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         NodeName = name;
+        NodeNameSet = true;
         return this;
     }
 

@@ -65,6 +65,20 @@ public static class MartenConventions
     public const int ConnectTimeoutSeconds = 5;
 
     /// <summary>
+    /// <paramref name="connectionString"/> with <paramref name="applicationName"/> as its Application Name, unless it names
+    /// one. A process's connections then carry its node's name, which is how a process that takes a reactor over finds
+    /// the sessions a frozen predecessor left open (docs/reactors.md).
+    /// </summary>
+    public static string WithApplicationName(string connectionString, string applicationName)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        ArgumentException.ThrowIfNullOrWhiteSpace(applicationName);
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString }.Keys.Cast<string>()
+            .Any(key => key.Replace(" ", string.Empty, StringComparison.Ordinal).Equals("ApplicationName", StringComparison.OrdinalIgnoreCase));
+        return given ? connectionString : new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = applicationName }.ConnectionString;
+    }
+
+    /// <summary>
     /// <paramref name="connectionString"/> with EventSourcing's defaults for what it does not set itself: a connect
     /// <c>Timeout</c> of <see cref="ConnectTimeoutSeconds"/>, and Npgsql's automatic statement preparation
     /// (<c>Max Auto Prepare=50</c>, <c>Auto Prepare Min Usages=2</c>). Every command runs the same few statements (read a

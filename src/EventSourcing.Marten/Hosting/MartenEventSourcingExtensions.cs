@@ -29,14 +29,15 @@ public static partial class MartenEventSourcingExtensions
     /// is applied ahead of time (see docs/marten.md); set <c>AutoCreateSchemaObjects</c> in <paramref name="configure"/>
     /// to choose explicitly. <paramref name="configure"/> runs last, to adjust Marten further. The connection string
     /// gets a 5 s connect timeout and automatic statement preparation unless it sets them itself
-    /// (<see cref="MartenConventions.WithConnectionDefaults"/>).
+    /// (<see cref="MartenConventions.WithConnectionDefaults"/>), and the node's name as its Application Name unless it
+    /// names one (then that name is the node's): see docs/reactors.md on failover.
     /// </summary>
     public static EventSourcingBuilder UseMarten(this EventSourcingBuilder builder, string connectionString, Action<StoreOptions>? configure = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         return builder.UseMarten(options =>
         {
-            options.Connection(MartenConventions.WithConnectionDefaults(connectionString));
+            options.Connection(MartenConventions.WithApplicationName(MartenConventions.WithConnectionDefaults(connectionString), builder.NodeName));
             configure?.Invoke(options);
         });
     }
@@ -68,6 +69,7 @@ public static partial class MartenEventSourcingExtensions
 
         builder.Services.AddSingleton<EventSourcing.Reactors.ILeaderElection>(services => new Reactors.PostgresLeaderElection(
             services.GetRequiredService<IDocumentStore>(),
+            builder.NodeNameSet ? builder.NodeName : null,
             builder.NodeName,
             services.GetService<ILogger<Reactors.PostgresLeaderElection>>() ?? (ILogger)Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance,
             services.GetService<TimeProvider>() ?? TimeProvider.System));

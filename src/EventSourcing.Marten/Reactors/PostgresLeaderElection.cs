@@ -13,40 +13,81 @@ namespace EventSourcing.Marten.Reactors;
 /// who runs a follower). A process that dies, or whose connection breaks, lets go of the lock with its session; the
 /// others try every second (<see cref="ReactorRunner"/>), so one of them takes over within about a second of the
 /// server noticing. The holder looks at its connection every <see cref="KeepaliveInterval"/> and gives the leadership
-/// up (<see cref="ILeadership.Lost"/>) when it is gone. Chosen over Marten's daemon leadership, which elects projection
-/// shards only, and over DistributedLock.Postgres, which owns its connections and cannot say which process holds a lock.
+/// up (<see cref="ILeadership.Lost"/>) when it is gone.
+/// <para>
+/// A holder that freezes (a long pause, a stopped VM) keeps its session, so the lock connection is given an
+/// <c>idle_session_timeout</c> of <see cref="FrozenAfter"/>: a live holder touches it every second, a frozen one loses it,
+/// and the lock with it. The new leader then fences it: on taking over from a process it saw leading (which has frozen,
+/// died or lost its connection), it terminates that process's sessions, found by their application name, the node's
+/// name (<c>UseMarten</c> names every connection after the node). What the frozen process left open (a transaction
+/// committing a checkpoint or an append, whose row locks would stop the new leader; the lock by which it leads Marten's
+/// projection daemon, which would stop the views) ends with them. When the frozen process wakes, its connections are
+/// gone and it stops leading; anything it was doing that commits after all must be harmless in the domain (docs/reactors.md).
+/// </para>
+/// Chosen over Marten's daemon leadership, which elects projection shards only, and over DistributedLock.Postgres,
+/// which owns its connections and cannot say which process holds a lock or fence a frozen one.
 /// </summary>
-internal sealed partial class PostgresLeaderElection(IDocumentStore store, string node, ILogger logger, TimeProvider timeProvider) : ILeaderElection
+internal sealed partial class PostgresLeaderElection : ILeaderElection
 {
-    private readonly ILogger _logger = logger;
-    private readonly TimeProvider _timeProvider = timeProvider;
-
     /// <summary>How often the holder checks that its lock's connection is still there.</summary>
     internal static readonly TimeSpan KeepaliveInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long the lock connection may sit idle before the server ends it: the holder has frozen.</summary>
+    internal static readonly TimeSpan FrozenAfter = TimeSpan.FromSeconds(3);
 
     /// <summary>The first key of the two-key advisory locks of leadership (the second is a hash of the follower's name).</summary>
     private const int LockSpace = 0x65734c64; // "esLd"
 
     private const string ApplicationPrefix = "es-leader ";
 
-    public string Node { get; } = node;
+    private readonly IDocumentStore _store;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _timeProvider;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _lastLeaders = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Creates the election for this process, named <paramref name="node"/> when the application named it, otherwise
+    /// after its connections' Application Name, or <paramref name="fallbackNode"/> when they have none.
+    /// </summary>
+    public PostgresLeaderElection(IDocumentStore store, string? node, string fallbackNode, ILogger logger, TimeProvider timeProvider)
+    {
+        _store = store;
+        _logger = logger;
+        _timeProvider = timeProvider;
+        using var probe = store.Storage.Database.CreateConnection();
+        Node = node ?? (new NpgsqlConnectionStringBuilder(probe.ConnectionString).ApplicationName is { Length: > 0 } application ? application : fallbackNode);
+    }
+
+    public string Node { get; }
 
     public async Task<ILeadership?> TryAcquireAsync(string follower, CancellationToken cancellationToken)
     {
-        var connection = store.Storage.Database.CreateConnection();
+        var connection = _store.Storage.Database.CreateConnection();
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
             // The connection is named after this process only when it holds the lock: that is how others find the leader.
-            var command = new NpgsqlCommand("select case when pg_try_advisory_lock(@space, @key) then set_config('application_name', @name, false) end", connection)
+            var command = new NpgsqlCommand(
+                "select case when pg_try_advisory_lock(@space, @key) then set_config('application_name', @name, false) || set_config('idle_session_timeout', @frozen, false) end",
+                connection)
             {
-                Parameters = { new("name", ApplicationName(Node)), new("space", LockSpace), new("key", Key(follower)) },
+                Parameters =
+                {
+                    new("name", ApplicationName(Node)), new("space", LockSpace), new("key", Key(follower)),
+                    new("frozen", ((int)FrozenAfter.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                },
             };
             await using (command.ConfigureAwait(false))
             {
                 if (await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string)
                 {
-                    return new Leadership(this, connection, follower);
+                    var leadership = new Leadership(this, connection, follower);
+                    if (_lastLeaders.TryRemove(follower, out var previous) && previous != Node)
+                    {
+                        await FenceAsync(connection, follower, previous, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    return leadership;
                 }
             }
         }
@@ -57,12 +98,38 @@ internal sealed partial class PostgresLeaderElection(IDocumentStore store, strin
         }
 
         await connection.DisposeAsync().ConfigureAwait(false);
+        if (await FindLeaderAsync(follower, cancellationToken).ConfigureAwait(false) is { } leader)
+        {
+            _lastLeaders[follower] = leader; // to fence it if this process takes over from it
+        }
+
         return null;
+    }
+
+    /// <summary>Ends the sessions of <paramref name="previous"/> (frozen, dead or cut off), whose locks would stop this leader and the views.</summary>
+    private async Task FenceAsync(NpgsqlConnection connection, string follower, string previous, CancellationToken cancellationToken)
+    {
+        var command = new NpgsqlCommand(
+            """
+            select count(*) from (
+              select pg_terminate_backend(pid) from pg_stat_activity
+              where datname = current_database() and pid <> pg_backend_pid() and application_name = @node) ended
+            """,
+            connection)
+        {
+            Parameters = { new("node", previous) },
+        };
+        await using var dispose = command.ConfigureAwait(false);
+        var ended = (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        if (ended > 0)
+        {
+            LogFenced(_logger, follower, previous, ended);
+        }
     }
 
     public async Task<string?> FindLeaderAsync(string follower, CancellationToken cancellationToken)
     {
-        var connection = store.Storage.Database.CreateConnection();
+        var connection = _store.Storage.Database.CreateConnection();
         await using var disposeConnection = connection.ConfigureAwait(false);
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
         var command = new NpgsqlCommand(
@@ -87,6 +154,9 @@ internal sealed partial class PostgresLeaderElection(IDocumentStore store, strin
     }
 
     private static int Key(string follower) => BitConverter.ToInt32(SHA256.HashData(Encoding.UTF8.GetBytes(follower)).AsSpan(0, 4));
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Taking {Follower} over from {Previous}, which stopped leading it: ended its {Count} sessions")]
+    private static partial void LogFenced(ILogger logger, string follower, string previous, long count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The connection holding the leadership of {Follower} is gone; giving the leadership up")]
     private static partial void LogLost(ILogger logger, Exception exception, string follower);
@@ -120,7 +190,7 @@ internal sealed partial class PostgresLeaderElection(IDocumentStore store, strin
             try
             {
                 // Let go before the connection goes back to the pool: an idle pooled session would keep the lock.
-                var release = new NpgsqlCommand("select pg_advisory_unlock(@space, @key); reset application_name", _connection) { CommandTimeout = 5 };
+                var release = new NpgsqlCommand("select pg_advisory_unlock(@space, @key); reset application_name; reset idle_session_timeout", _connection) { CommandTimeout = 5 };
                 release.Parameters.AddWithValue("space", LockSpace);
                 release.Parameters.AddWithValue("key", Key(_follower));
                 await using (release.ConfigureAwait(false))

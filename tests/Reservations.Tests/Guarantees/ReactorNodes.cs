@@ -21,16 +21,13 @@ internal static class ReactorNodes
 {
     public const string Reactor = ConfirmationReactor.ReactorName;
 
-    /// <summary>The PostgreSQL election the sample registers, made here with a node name of the test's (it is internal to the store's package).</summary>
-    private static readonly Type PostgresElection = typeof(EventSourcing.Marten.Hosting.MartenEventSourcingExtensions).Assembly
-        .GetType("EventSourcing.Marten.Reactors.PostgresLeaderElection", throwOnError: true)!;
-
     /// <summary>The group's setup for a node named <paramref name="node"/> with <paramref name="seatsPerDay"/> seats a day.</summary>
     public static AppSetup Setup(string node, int seatsPerDay, ReactionLedger ledger, LogCollector logs)
     {
         var settings = new Dictionary<string, string?>(Guarantee.Setup.Settings!)
         {
             ["Reservations:SeatsPerDay"] = seatsPerDay.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["EventSourcing:NodeName"] = node,
             ["Logging:LogLevel:EventSourcing.Deciders"] = "Debug",
             ["Logging:LogLevel:EventSourcing.Reactors"] = "Information",
             ["Logging:LogLevel:EventSourcing.Marten.Reactors"] = "Information",
@@ -38,12 +35,6 @@ internal static class ReactorNodes
         return new AppSetup(settings, services =>
         {
             services.AddLogging(logging => logging.ClearProviders().AddProvider(logs));
-            services.AddSingleton<ILeaderElection>(provider => (ILeaderElection)Activator.CreateInstance(
-                PostgresElection,
-                provider.GetRequiredService<IDocumentStore>(),
-                node,
-                provider.GetRequiredService<ILoggerFactory>().CreateLogger(PostgresElection.FullName!),
-                provider.GetRequiredService<TimeProvider>())!);
             services.RemoveAll<Reactor>();
             services.AddSingleton<Reactor>(provider => new ObservedReactor(ActivatorUtilities.CreateInstance<ConfirmationReactor>(provider), node, ledger));
         });

@@ -40,7 +40,7 @@ public sealed class ReactorOneNodeTests(PostgresFixture postgres)
         DateOnly[] days = [.. Enumerable.Range(0, Days).Select(first.AddDays)];
         Guarantee.Report($"two nodes started in {started.Elapsed.TotalSeconds:F1} s");
         var clock = Stopwatch.StartNew();
-        var (loadA, loadB) = (new ReservationLoad(clientA, days, clock), new ReservationLoad(clientB, days, clock));
+        var (loadA, loadB) = (new ReservationLoad(_ => clientA, days, clock), new ReservationLoad(_ => clientB, days, clock));
 
         // Placements through both nodes at once, a few in flight on each (bursts: all of one answered before the next).
         for (var placed = 0; placed < Placements; placed += 2 * InFlightPerNode)
