@@ -52,9 +52,9 @@ public static partial class FollowersCommand
             console.Profile.Width = 4096; // redirected output: whole lines, for scripts and logs
         }
         var context = new CliContext(services, console);
-        var root = new RootCommand("Maintenance of the log's followers, projections and reactors: list, status, rebuild, verify, replay.")
+        var root = new RootCommand("Maintenance of the log's followers, projections and reactors: list, status, dead-letters, rebuild, verify, replay.")
         {
-            ListCommand(context), StatusCommand(context), RebuildCommand(context), VerifyCommand(context), ReplayCommand(context),
+            ListCommand(context), StatusCommand(context), DeadLettersCommand(context), RebuildCommand(context), VerifyCommand(context), ReplayCommand(context),
         };
         var parsed = root.Parse(args[1..]);
         var output = new SpectreWriter(console);
@@ -66,7 +66,7 @@ public static partial class FollowersCommand
                 console.MarkupLineInterpolated($"[red]{error.Message}[/]");
             }
 
-            console.WriteLine($"Usage: {args[0]} list | status | rebuild <name>... | --all | verify <name>... | --all | replay <reactor> --from <position>  (--help for more)");
+            console.WriteLine($"Usage: {args[0]} list | status | dead-letters <name> | rebuild <name>... | --all | verify <name>... | --all | replay <reactor> --from <position>  (--help for more)");
             return BadUsage;
         }
 

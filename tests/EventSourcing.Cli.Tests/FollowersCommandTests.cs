@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using EventSourcing.Events;
+using EventSourcing.Projections;
 using EventSourcing.Reactors;
 using EventSourcing.Tests.Shared.Domain;
 using EventSourcing.Tests.Shared.Projections;
@@ -171,6 +172,36 @@ public sealed class FollowersCommandTests
         Assert.Contains("Usage: projections list | status", bad, StringComparison.Ordinal);
         Assert.True(FollowersCommand.Handles(["projections", "status"]) && FollowersCommand.Handles(["followers"]));
         Assert.False(FollowersCommand.Handles(["--urls", "http://localhost:5000"]) || FollowersCommand.Handles([]));
+    }
+
+    [Fact]
+    public async Task Dead_letters_lists_a_reactors_letters_and_a_projections_none_and_an_unknown_name_is_bad_usage()
+    {
+        var (host, head) = await StartAsync();
+        await using var disposeHost = host;
+        var store = host.Services.GetRequiredService<IProjectionStore>();
+        var name = ReactorRunner.CheckpointName(TallyWatcher.ReactorName);
+        var state = await store.ReadStateAsync(name, Ct);
+        var batch = await store.BeginAsync(name, state.ServingGeneration, Ct);
+        await using (batch)
+        {
+            batch.DeadLetter(new DeadLetter(name, head - 3, Guid.NewGuid(), "tally-3", "tally-increased.v1", "InvalidOperationException: the printer is out of paper", DateTimeOffset.UtcNow));
+            await batch.CommitAsync(Ct);
+        }
+
+        var (code, table) = await RunAsync(host, "dead-letters", TallyWatcher.ReactorName);
+        var (jsonCode, json) = await RunAsync(host, "dead-letters", TallyWatcher.ReactorName, "--json");
+        var (noneCode, none) = await RunAsync(host, "dead-letters", "tally-view");
+        var (badCode, bad) = await RunAsync(host, "dead-letters", "nothing-by-that-name");
+
+        Assert.Equal<int?>([FollowersCommand.Done, FollowersCommand.Done, FollowersCommand.Done, FollowersCommand.BadUsage], [code, jsonCode, noneCode, badCode]);
+        Assert.Contains(table.Split('\n'), line => Cells(line) is [var position, "tally-increased", "v1", "tally-3", ..] && position == $"{head - 3}");
+        Assert.Contains("the printer is out of paper", table, StringComparison.Ordinal);
+        var letter = Assert.Single(JsonDocument.Parse(json).RootElement.EnumerateArray());
+        Assert.Equal(head - 3, letter.GetProperty("position").GetInt64());
+        Assert.Contains("tally-view has no dead letters", none, StringComparison.Ordinal);
+        Assert.Contains("There is no projection or reactor 'nothing-by-that-name'", bad, StringComparison.Ordinal);
+        Assert.Contains(TallyWatcher.ReactorName, bad, StringComparison.Ordinal);
     }
 
     /// <summary>Records the position of every event it is given; waiters wake on each one.</summary>
