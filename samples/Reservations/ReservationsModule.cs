@@ -1,6 +1,5 @@
 using EventSourcing.Hosting;
 using EventSourcing.Marten.Hosting;
-using EventSourcing.Privacy;
 using FluentValidation;
 using Reservations.Domain;
 using Reservations.GettingAvailability;
@@ -15,19 +14,12 @@ public static class ReservationsModule
     public static IServiceCollection AddReservations(this IServiceCollection services, IConfiguration configuration)
     {
         services.Configure<ReservationOptions>(configuration.GetSection("Reservations"));
-        services.Configure<PersonalDataOptions>(configuration.GetSection("EventSourcing:PersonalData"));
         var postgres = configuration.GetConnectionString("Postgres");
         services.AddEventSourcing(es =>
         {
-            es.AddEvent<ReservationPlaced>("reservation-placed.v1")
-                .AddEvent<ReservationConfirmed>("reservation-confirmed.v1")
-                .AddEvent<ReservationRejected>("reservation-rejected.v1")
-                .AddEvent<ReservationCancelled>("reservation-cancelled.v1")
-                .AddEvent<SeatsHeld>("seats-held.v1")
-                .AddEvent<SeatsReleased>("seats-released.v1")
-                .AddEvent<SeatsRefused>("seats-refused.v1")
-                .AddDecider(ReservationDecider.Decider)
-                .AddDecider(DayCapacityDecider.Decider)
+            // Events are named by their [EventType]; each decider's commands go to the stream their route names.
+            es.AddDecider(ReservationDecider.Decider, routes => routes.On<ReservationCommand>(c => ReservationDecider.StreamOf(c.Id)))
+                .AddDecider(DayCapacityDecider.Decider, routes => routes.On<DayCommand>(c => DayCapacityDecider.StreamOf(c.Day)))
                 .AddProjection(new ReservationDetailsProjection())
                 .AddProjection(new DayAvailabilityProjection())
                 .AddReactor<ConfirmationReactor>();
@@ -49,7 +41,6 @@ public static class ReservationsModule
                 }
             }
         });
-        services.AddMediator(options => options.ServiceLifetime = ServiceLifetime.Singleton);
         services.AddValidatorsFromAssemblyContaining<PlaceReservationValidator>(ServiceLifetime.Singleton);
         return services;
     }

@@ -1,28 +1,8 @@
-using EventSourcing.Commands;
 using EventSourcing.Deciders;
-using EventSourcing.Storage;
-using Mediator;
 using Reservations.Domain;
 using Reservations.Security;
 
 namespace Reservations.CancellingReservation;
-
-public sealed record CancelReservationCommand(Guid ReservationId, long? IfMatch) : ICommand<CommandResult>, IIdempotentCommand
-{
-    public Guid CommandId { get; init; }
-}
-
-public sealed class CancelReservationHandler(DeciderHandler<ReservationCommand, ReservationEvent, Reservation> handler, TimeProvider timeProvider)
-    : ICommandHandler<CancelReservationCommand, CommandResult>
-{
-    public async ValueTask<CommandResult> Handle(CancelReservationCommand command, CancellationToken cancellationToken) =>
-        await handler.HandleAsync(
-            ReservationDecider.StreamOf(command.ReservationId),
-            new CancelReservation(command.ReservationId, timeProvider.GetUtcNow()),
-            Requests.Metadata(command.CommandId),
-            command.IfMatch is { } version ? ExpectedVersion.Exact(version) : ExpectedVersion.Any,
-            cancellationToken);
-}
 
 public static class CancelReservationEndpoint
 {
@@ -41,10 +21,10 @@ public static class CancelReservationEndpoint
         return group;
     }
 
-    private static async Task<IResult> CancelAsync(Guid id, HttpContext context, IMediator mediator, CancellationToken cancellationToken)
+    private static async Task<IResult> CancelAsync(Guid id, HttpContext context, ICommandSender commands, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
-        var command = new CancelReservationCommand(id, Requests.IfMatch(context)) { CommandId = Requests.CommandId(context) };
-        var result = await mediator.Send(command, cancellationToken);
+        var command = new CancelReservation(id, timeProvider.GetUtcNow()) { CommandId = Requests.CommandId(context), ExpectedVersion = Requests.IfMatch(context) };
+        var result = await commands.SendAsync(command, cancellationToken);
         context.Response.Headers.ETag = $"\"{result.StreamVersion}\"";
         return TypedResults.Ok(new Cancelled(id, "cancelled", result.StreamVersion, result.Position));
     }

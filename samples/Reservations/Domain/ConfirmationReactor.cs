@@ -13,8 +13,7 @@ namespace Reservations.Domain;
 /// changes nothing.
 /// </summary>
 public sealed class ConfirmationReactor(
-    DeciderHandler<ReservationCommand, ReservationEvent, Reservation> reservations,
-    DeciderHandler<DayCommand, DayEvent, DayCapacity> days,
+    ICommandSender commands,
     IOptions<ReservationOptions> options,
     TimeProvider timeProvider) : Reactor
 {
@@ -30,13 +29,13 @@ public sealed class ConfirmationReactor(
         {
             case ReservationPlaced placed:
                 var hold = new HoldSeats(placed.Day, placed.Id, placed.PartySize, options.Value.SeatsPerDay);
-                await days.HandleAsync(DayCapacityDecider.StreamOf(placed.Day), hold, Caused(envelope, "hold"), cancellationToken);
+                await commands.SendAsync(hold, Caused(envelope, "hold"), cancellationToken);
                 break;
             case SeatsHeld held:
                 await ConfirmAsync(envelope, held, cancellationToken);
                 break;
             case SeatsRefused refused:
-                await reservations.HandleAsync(ReservationDecider.StreamOf(refused.ReservationId), new RejectReservation(refused.ReservationId, "sold-out", timeProvider.GetUtcNow()), Caused(envelope, "reject"), cancellationToken);
+                await commands.SendAsync(new RejectReservation(refused.ReservationId, "sold-out", timeProvider.GetUtcNow()), Caused(envelope, "reject"), cancellationToken);
                 break;
             case ReservationCancelled cancelled:
                 await ReleaseAsync(envelope, cancelled.Day, cancelled.Id, "release", cancellationToken);
@@ -48,7 +47,7 @@ public sealed class ConfirmationReactor(
     {
         try
         {
-            await reservations.HandleAsync(ReservationDecider.StreamOf(held.ReservationId), new ConfirmReservation(held.ReservationId, timeProvider.GetUtcNow()), Caused(envelope, "confirm"), cancellationToken);
+            await commands.SendAsync(new ConfirmReservation(held.ReservationId, timeProvider.GetUtcNow()), Caused(envelope, "confirm"), cancellationToken);
         }
         catch (DomainException)
         {
@@ -58,7 +57,7 @@ public sealed class ConfirmationReactor(
     }
 
     private Task<CommandResult> ReleaseAsync(EventEnvelope envelope, DateOnly day, Guid reservation, string purpose, CancellationToken cancellationToken) =>
-        days.HandleAsync(DayCapacityDecider.StreamOf(day), new ReleaseSeats(day, reservation), Caused(envelope, purpose), cancellationToken);
+        commands.SendAsync(new ReleaseSeats(day, reservation), Caused(envelope, purpose), cancellationToken);
 
     private EventMetadata Caused(EventEnvelope envelope, string purpose) => new()
     {

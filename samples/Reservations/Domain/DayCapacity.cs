@@ -1,19 +1,25 @@
 using System.Collections.Immutable;
+using EventSourcing.Commands;
 using EventSourcing.Deciders;
+using EventSourcing.Events;
 
 namespace Reservations.Domain;
 
 public abstract record DayEvent(DateOnly Day);
 
+[EventType("seats-held.v1")]
 public sealed record SeatsHeld(DateOnly Day, Guid ReservationId, int Seats, int Capacity) : DayEvent(Day);
 
 /// <summary>The day had too few seats left for the reservation: it is rejected, and the day never holds seats for it.</summary>
+[EventType("seats-refused.v1")]
 public sealed record SeatsRefused(DateOnly Day, Guid ReservationId, int Seats, int Left) : DayEvent(Day);
 
 /// <summary>The reservation's seats go back (none when it held none: it is closed on this day all the same).</summary>
+[EventType("seats-released.v1")]
 public sealed record SeatsReleased(DateOnly Day, Guid ReservationId, int Seats) : DayEvent(Day);
 
-public abstract record DayCommand(DateOnly Day);
+/// <summary>A day's commands, sent by the confirmation reactor to the day's stream.</summary>
+public abstract record DayCommand(DateOnly Day) : IDeciderCommand;
 
 public sealed record HoldSeats(DateOnly Day, Guid ReservationId, int Seats, int Capacity) : DayCommand(Day);
 

@@ -1,4 +1,6 @@
+using EventSourcing.Commands;
 using EventSourcing.Deciders;
+using EventSourcing.Events;
 using EventSourcing.Privacy;
 
 namespace Reservations.Domain;
@@ -6,6 +8,7 @@ namespace Reservations.Domain;
 public abstract record ReservationEvent(Guid Id);
 
 /// <summary>A guest asked for seats; tentative until the day's capacity says yes or no.</summary>
+[EventType("reservation-placed.v1")]
 public sealed record ReservationPlaced(
     Guid Id,
     [property: DataSubject] Guid GuestId,
@@ -16,22 +19,46 @@ public sealed record ReservationPlaced(
     int PartySize,
     DateTimeOffset PlacedAt) : ReservationEvent(Id);
 
+[EventType("reservation-confirmed.v1")]
 public sealed record ReservationConfirmed(Guid Id, DateTimeOffset ConfirmedAt) : ReservationEvent(Id);
 
+[EventType("reservation-rejected.v1")]
 public sealed record ReservationRejected(Guid Id, string Reason, DateTimeOffset RejectedAt) : ReservationEvent(Id);
 
+[EventType("reservation-cancelled.v1")]
 public sealed record ReservationCancelled(Guid Id, bool WasConfirmed, DateOnly Day, int PartySize, DateTimeOffset CancelledAt) : ReservationEvent(Id);
 
-public abstract record ReservationCommand(Guid Id);
+/// <summary>
+/// A reservation's commands, sent with <see cref="ICommandSender"/> to the stream of their reservation. Their id (from an
+/// <c>Idempotency-Key</c>) makes a retried request a repeat; <c>Now</c> is the time the server received the command, so it
+/// is left out of that comparison.
+/// </summary>
+public abstract record ReservationCommand(Guid Id) : IDeciderCommand, IIdempotentCommand
+{
+    public Guid CommandId { get; init; }
+}
 
-public sealed record PlaceReservation(Guid Id, Guid GuestId, string GuestName, string GuestEmail, string? GuestPhone, DateOnly Day, int PartySize, DateTimeOffset Now)
+/// <summary>Places a tentative reservation. Its personal values are marked as in the event: the idempotency check hashes them under the guest's key.</summary>
+public sealed record PlaceReservation(
+    Guid Id,
+    [property: DataSubject] Guid GuestId,
+    [property: PersonalData] string GuestName,
+    [property: PersonalData] string GuestEmail,
+    [property: PersonalData] string? GuestPhone,
+    DateOnly Day,
+    int PartySize,
+    [property: IdempotencyIgnore] DateTimeOffset Now)
     : ReservationCommand(Id);
 
 public sealed record ConfirmReservation(Guid Id, DateTimeOffset Now) : ReservationCommand(Id);
 
 public sealed record RejectReservation(Guid Id, string Reason, DateTimeOffset Now) : ReservationCommand(Id);
 
-public sealed record CancelReservation(Guid Id, DateTimeOffset Now) : ReservationCommand(Id);
+/// <summary>Cancels a reservation; with <see cref="ExpectedVersion"/> (an <c>If-Match</c>) only if it has not changed since it was read.</summary>
+public sealed record CancelReservation(Guid Id, [property: IdempotencyIgnore] DateTimeOffset Now) : ReservationCommand(Id), IVersionedCommand
+{
+    public long? ExpectedVersion { get; init; }
+}
 
 public abstract record Reservation
 {

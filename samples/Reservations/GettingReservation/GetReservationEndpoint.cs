@@ -13,17 +13,29 @@ public static class GetReservationEndpoint
     {
         group.MapGet("/reservations/{id:guid}", GetAsync)
             .WithName("GetReservation")
-            .WithSummary("A reservation; ?atLeast={position} first waits (bounded) until the view reflects that position; &decided=true also waits until it shows the confirmation decision (confirmed or rejected).");
+            .WithSummary("A reservation; ?atLeast={position} first waits (bounded) until the view reflects that position; &decided=true also waits until it shows the confirmation decision (confirmed or rejected). After such a wait, X-View-Up-To-Date says whether the view got there.");
         return group;
     }
 
-    private static async Task<Results<Ok<ReservationDetails>, ProblemHttpResult>> GetAsync(
+    /// <summary>The response header saying, after a read that waited (<c>atLeast</c> or <c>decided</c>), whether the view reached the position waited for.</summary>
+    public const string UpToDateHeader = "X-View-Up-To-Date";
+
+    private static async Task<Results<Ok<ReservationDetails>, ProblemHttpResult, ValidationProblem>> GetAsync(
         Guid id, long? atLeast, bool? decided, HttpContext context, IViewReader views, IEventReader events, ReactorStatusReader reactors,
         TimeProvider timeProvider, IOptions<ReservationOptions> options, CancellationToken cancellationToken)
     {
         // One bound for the whole wait, reactor and views: past it, the answer is what the view holds then.
         var timeout = options.Value.ReadYourWritesTimeout;
         var position = atLeast ?? 0;
+        if (position < 0 || (position > 0 && position > await events.ReadHeadPositionAsync(cancellationToken)))
+        {
+            // No write returned such a position: waiting could only time out.
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                ["atLeast"] = [position < 0 ? "atLeast must be a log position (0 or more)." : $"Position {position} is past the end of the log: pass the position a write returned."],
+            });
+        }
+
         if (decided is true)
         {
             var started = timeProvider.GetTimestamp();
@@ -31,14 +43,27 @@ public static class GetReservationEndpoint
             timeout -= timeProvider.GetElapsedTime(started);
         }
 
+        var upToDate = true;
         if (position > 0)
         {
-            await views.WaitForPositionAsync<ReservationDetails>(position, timeout > TimeSpan.Zero ? timeout : TimeSpan.Zero, cancellationToken);
+            upToDate = await views.WaitForPositionAsync<ReservationDetails>(position, timeout > TimeSpan.Zero ? timeout : TimeSpan.Zero, cancellationToken);
+        }
+
+        if (atLeast is not null || decided is true)
+        {
+            context.Response.Headers[UpToDateHeader] = upToDate ? "true" : "false";
         }
 
         var view = await views.FindAsync<ReservationDetails>(id.ToString(), cancellationToken);
         if (view is null)
         {
+            if (!upToDate)
+            {
+                context.Response.Headers.RetryAfter = "1";
+                return TypedResults.Problem(Problems.NotFound(
+                    $"Reservation {id} is not in the view yet: the view did not reach position {position} within {options.Value.ReadYourWritesTimeout.TotalSeconds:0.#} s. Try again later."));
+            }
+
             return TypedResults.Problem(Problems.NotFound($"Reservation {id} does not exist (or is not projected yet: pass ?atLeast= with the position the write returned)."));
         }
 

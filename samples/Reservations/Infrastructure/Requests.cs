@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
-using EventSourcing.Events;
 using Reservations.Security;
 
 namespace Reservations;
@@ -55,9 +54,6 @@ public static partial class Requests
             ? version
             : throw new BadHttpRequestException("If-Match must be the version from the ETag of the reservation, such as \"3\".");
     }
-
-    /// <summary>Metadata for the command's events.</summary>
-    public static EventMetadata Metadata(Guid commandId) => commandId == Guid.Empty ? EventMetadata.Empty : new EventMetadata { CommandId = commandId };
 
     [GeneratedRegex(@"^[A-Za-z0-9\-_.:]{1,100}$", RegexOptions.CultureInvariant)]
     private static partial Regex KeyPattern();

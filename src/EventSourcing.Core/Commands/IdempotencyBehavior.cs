@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
+using System.Reflection;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using EventSourcing.Privacy;
 using Mediator;
 
@@ -21,7 +23,9 @@ namespace EventSourcing.Commands;
 public sealed class IdempotencyBehavior<TMessage, TResponse> : IPipelineBehavior<TMessage, TResponse>
     where TMessage : IMessage
 {
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<EventSourcingJson, JsonSerializerOptions> FingerprintOptions = [];
     private readonly EventSourcingJson _json;
+    private readonly JsonSerializerOptions _fingerprintOptions;
     private readonly IIdempotencyStore _store;
     private readonly PersonalDataProtector _protector;
     private readonly TimeProvider _timeProvider;
@@ -30,6 +34,7 @@ public sealed class IdempotencyBehavior<TMessage, TResponse> : IPipelineBehavior
     public IdempotencyBehavior(IIdempotencyStore store, PersonalDataProtector protector, TimeProvider timeProvider, EventSourcingJson json)
     {
         _json = json ?? throw new ArgumentNullException(nameof(json));
+        _fingerprintOptions = FingerprintOptions.GetValue(json, static json => WithoutIgnored(json.FingerprintOptions));
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _protector = protector ?? throw new ArgumentNullException(nameof(protector));
         _timeProvider = timeProvider ?? throw new ArgumentNullException(nameof(timeProvider));
@@ -74,11 +79,41 @@ public sealed class IdempotencyBehavior<TMessage, TResponse> : IPipelineBehavior
     {
         // Keys of the subjects the payload names, loaded (or created) ahead: the fingerprint's serialization finds them cached.
         await _protector.PrepareWriteAsync(PersonalDataJson.SubjectsOf(message), cancellationToken).ConfigureAwait(false);
-        var payload = JsonSerializer.SerializeToUtf8Bytes(message, _json.FingerprintOptions);
+        var payload = JsonSerializer.SerializeToUtf8Bytes(message, _fingerprintOptions);
         var name = Encoding.UTF8.GetBytes(typeof(TMessage).FullName ?? typeof(TMessage).Name);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         hash.AppendData(name);
         hash.AppendData(payload);
         return Convert.ToHexString(hash.GetHashAndReset());
+    }
+
+    /// <summary><paramref name="options"/> without the properties marked <see cref="IdempotencyIgnoreAttribute"/>.</summary>
+    private static JsonSerializerOptions WithoutIgnored(JsonSerializerOptions options)
+    {
+        var copy = new JsonSerializerOptions(options)
+        {
+            TypeInfoResolver = options.TypeInfoResolver!.WithAddedModifier(static typeInfo =>
+            {
+                if (typeInfo.Kind != JsonTypeInfoKind.Object)
+                {
+                    return;
+                }
+
+                var parameters = typeInfo.Type.GetConstructors().SelectMany(c => c.GetParameters())
+                    .Where(p => p.IsDefined(typeof(IdempotencyIgnoreAttribute)))
+                    .Select(p => p.Name)
+                    .ToHashSet(StringComparer.OrdinalIgnoreCase);
+                for (var i = typeInfo.Properties.Count - 1; i >= 0; i--)
+                {
+                    if (typeInfo.Properties[i].AttributeProvider is PropertyInfo property
+                        && (property.IsDefined(typeof(IdempotencyIgnoreAttribute)) || parameters.Contains(property.Name)))
+                    {
+                        typeInfo.Properties.RemoveAt(i);
+                    }
+                }
+            }),
+        };
+        copy.MakeReadOnly(populateMissingResolver: true);
+        return copy;
     }
 }

@@ -71,37 +71,56 @@ public sealed partial class DeciderHandler<TCommand, TEvent, TState>
             cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<CommandResult> DecideAndAppendAsync(Attempt attempt, CancellationToken cancellationToken)
+    /// <summary>
+    /// The stream's current state folded by the decider, with its version and the position of its last event (from the
+    /// latest snapshot on, when snapshots are kept). A stream with no events is at the decider's initial state, version 0.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The stream holds an event that is not one of the decider's.</exception>
+    public async Task<StreamState<TState>> LoadAsync(string streamId, CancellationToken cancellationToken = default)
     {
-        var (_, streamId, command, metadata, expected) = attempt;
-        var state = _decider.Initial;
-        long version = 0, position = 0, appliedVersion = 0, appliedPosition = 0;
-        var applied = 0;
+        AppendGuard.StreamId(streamId);
+        var loaded = await LoadStreamAsync(streamId, commandId: null, cancellationToken).ConfigureAwait(false);
+        return new StreamState<TState>(streamId, loaded.State, loaded.Version, loaded.Position);
+    }
+
+    private async Task<Loaded> LoadStreamAsync(string streamId, Guid? commandId, CancellationToken cancellationToken)
+    {
+        var loaded = new Loaded { State = _decider.Initial };
         if (_snapshots is not null && await _snapshots.LoadAsync<TState>(streamId, cancellationToken).ConfigureAwait(false) is { } snapshot)
         {
-            (state, version, position) = (snapshot.State, snapshot.Version, snapshot.Position);
+            (loaded.State, loaded.Version, loaded.Position) = (snapshot.State, snapshot.Version, snapshot.Position);
         }
 
-        var snapshotVersion = version;
-        await foreach (var envelope in _store.ReadStreamAsync(streamId, version + 1, cancellationToken).ConfigureAwait(false))
+        loaded.SnapshotVersion = loaded.Version;
+        await foreach (var envelope in _store.ReadStreamAsync(streamId, loaded.Version + 1, cancellationToken).ConfigureAwait(false))
         {
             if (envelope.Data is not TEvent @event)
             {
                 throw new InvalidOperationException($"Stream '{streamId}' holds an event of type '{envelope.EventType}' that is not a {typeof(TEvent).Name}.");
             }
 
-            state = _decider.Evolve(state, @event);
-            (version, position) = (envelope.StreamVersion, envelope.Position);
-            if (metadata.CommandId is { } commandId && envelope.Metadata.CommandId == commandId)
+            loaded.State = _decider.Evolve(loaded.State, @event);
+            (loaded.Version, loaded.Position) = (envelope.StreamVersion, envelope.Position);
+            if (commandId is not null && envelope.Metadata.CommandId == commandId)
             {
-                (appliedVersion, appliedPosition, applied) = (version, position, applied + 1);
+                (loaded.AppliedVersion, loaded.AppliedPosition, loaded.Applied) = (loaded.Version, loaded.Position, loaded.Applied + 1);
             }
         }
+
+        return loaded;
+    }
+
+    private async Task<CommandResult> DecideAndAppendAsync(Attempt attempt, CancellationToken cancellationToken)
+    {
+        var (_, streamId, command, metadata, expected) = attempt;
+        var loaded = await LoadStreamAsync(streamId, metadata.CommandId, cancellationToken).ConfigureAwait(false);
+        var (state, version, position, snapshotVersion) = (loaded.State, loaded.Version, loaded.Position, loaded.SnapshotVersion);
+        var (appliedVersion, appliedPosition, applied) = (loaded.AppliedVersion, loaded.AppliedPosition, loaded.Applied);
 
         if (applied > 0)
         {
             LogAlreadyApplied(_logger, metadata.CommandId, streamId);
-            return new CommandResult(streamId, appliedVersion, appliedPosition, applied);
+            return new CommandResult(streamId, appliedVersion, appliedPosition, applied) { AlreadyApplied = true };
         }
 
         if (!expected.IsSatisfiedBy(version))
@@ -127,7 +146,7 @@ public sealed partial class DeciderHandler<TCommand, TEvent, TState>
             await SaveSnapshotAsync(streamId, events.Aggregate(state, _decider.Evolve), result, cancellationToken).ConfigureAwait(false);
         }
 
-        return new CommandResult(streamId, result.StreamVersion, result.Position, toAppend.Length);
+        return new CommandResult(streamId, result.StreamVersion, result.Position, toAppend.Length) { AlreadyApplied = result.AlreadyApplied };
     }
 
     private async Task SaveSnapshotAsync(string streamId, TState state, AppendResult result, CancellationToken cancellationToken)
@@ -182,6 +201,17 @@ public sealed partial class DeciderHandler<TCommand, TEvent, TState>
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Keeping a snapshot of stream {StreamId} failed")]
     private static partial void LogSnapshotFailed(ILogger logger, Exception exception, string streamId);
+
+    private struct Loaded
+    {
+        public TState State;
+        public long Version;
+        public long Position;
+        public long SnapshotVersion;
+        public long AppliedVersion;
+        public long AppliedPosition;
+        public int Applied;
+    }
 
     private sealed record Attempt(DeciderHandler<TCommand, TEvent, TState> Handler, string StreamId, TCommand Command, EventMetadata Metadata, ExpectedVersion Expected);
 }

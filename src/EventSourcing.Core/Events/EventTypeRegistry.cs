@@ -57,6 +57,56 @@ public sealed partial class EventTypeRegistry
     }
 
     /// <summary>
+    /// Registers every type of <paramref name="assembly"/> marked <see cref="EventTypeAttribute"/> (those <paramref name="filter"/>
+    /// accepts, when given) under the name and aliases it carries.
+    /// </summary>
+    /// <exception cref="ArgumentException">A name is malformed, or a type or name is already registered otherwise.</exception>
+    public EventTypeRegistry RegisterNamedTypes(System.Reflection.Assembly assembly, Func<Type, bool>? filter = null)
+    {
+        ArgumentNullException.ThrowIfNull(assembly);
+        foreach (var type in assembly.GetTypes())
+        {
+            if (NameOf(type) is { } named && (filter is null || filter(type)))
+            {
+                Register(type, named.Name, [.. named.Aliases]);
+            }
+        }
+
+        return this;
+    }
+
+    /// <summary>
+    /// Checks that every concrete type derived from <paramref name="baseType"/> in its assembly has a name, registered or
+    /// carried by <see cref="EventTypeAttribute"/> (and registers the named ones): the start-up check of a decider's events.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Some types have no name; the message names each.</exception>
+    internal void RegisterDerivedTypes(Type baseType)
+    {
+        if (baseType == typeof(object))
+        {
+            return; // a decider over any object: its events are named one by one
+        }
+
+        RegisterNamedTypes(baseType.Assembly, baseType.IsAssignableFrom);
+        var unnamed = baseType.Assembly.GetTypes()
+            .Where(type => !type.IsAbstract && !type.IsInterface && !type.ContainsGenericParameters && baseType.IsAssignableFrom(type) && !_names.ContainsKey(type))
+            .Select(type => type.FullName)
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+        if (unnamed.Length > 0)
+        {
+            var first = baseType.Assembly.GetType(unnamed[0]!)!;
+            throw new InvalidOperationException(
+                $"Event type{(unnamed.Length > 1 ? "s" : string.Empty)} {string.Join(", ", unnamed)} (derived from {baseType.Name}, a registered decider's event type) " +
+                $"{(unnamed.Length > 1 ? "have" : "has")} no stored name. Mark each with its name, for example [EventType(\"{SuggestName(first)}\")] on {first.Name}, " +
+                $"or register it with AddEvent<{first.Name}>(\"{SuggestName(first)}\").");
+        }
+    }
+
+    private static EventTypeAttribute? NameOf(Type type) =>
+        (EventTypeAttribute?)Attribute.GetCustomAttribute(type, typeof(EventTypeAttribute), inherit: false);
+
+    /// <summary>
     /// Declares that events stored as <paramref name="fromName"/> are read by transforming their JSON with
     /// <paramref name="upcast"/> and then reading the result as <paramref name="toName"/> (which may itself be upcast further).
     /// </summary>

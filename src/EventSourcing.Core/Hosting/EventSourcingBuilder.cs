@@ -75,6 +75,16 @@ public sealed class EventSourcingBuilder
         return this;
     }
 
+    /// <summary>Registers every type of <paramref name="assembly"/> marked <see cref="EventTypeAttribute"/> under its name and aliases.</summary>
+    public EventSourcingBuilder AddEventTypesFrom(System.Reflection.Assembly assembly)
+    {
+        Events.RegisterNamedTypes(assembly);
+        return this;
+    }
+
+    /// <summary>Registers every type marked <see cref="EventTypeAttribute"/> in the assembly of <typeparamref name="T"/>.</summary>
+    public EventSourcingBuilder AddEventTypesFromAssemblyContaining<T>() => AddEventTypesFrom(typeof(T).Assembly);
+
     /// <summary>Keeps events in memory: the embedded default, for development and tests. Nothing survives the process.</summary>
     public EventSourcingBuilder UseInMemory()
     {
@@ -99,18 +109,46 @@ public sealed class EventSourcingBuilder
 
     /// <summary>
     /// Registers <paramref name="decider"/>, so that <see cref="DeciderHandler{TCommand, TEvent, TState}"/> for it can be injected
-    /// into the application's command handlers.
+    /// (to load a stream's state, or to decide commands with metadata of the caller's own). Event types derived from
+    /// <typeparamref name="TEvent"/> and marked <see cref="EventTypeAttribute"/> in its assembly are registered under their names.
     /// </summary>
     public EventSourcingBuilder AddDecider<TCommand, TEvent, TState>(Decider<TCommand, TEvent, TState> decider)
+        where TCommand : notnull
+        where TEvent : notnull =>
+        AddDecider(decider, static _ => { });
+
+    /// <summary>
+    /// Registers <paramref name="decider"/> and how its commands find their stream, so that they are sent with
+    /// <see cref="ICommandSender"/> through the command pipeline without a handler class each:
+    /// <c>AddDecider(decider, routes => routes.On&lt;OpenAccount&gt;(c => $"account-{c.AccountId}"))</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">A command type is routed twice.</exception>
+    public EventSourcingBuilder AddDecider<TCommand, TEvent, TState>(Decider<TCommand, TEvent, TState> decider, Action<CommandRoutes<TCommand>> routes)
         where TCommand : notnull
         where TEvent : notnull
     {
         ArgumentNullException.ThrowIfNull(decider);
+        ArgumentNullException.ThrowIfNull(routes);
+        var table = new CommandRoutes<TCommand>();
+        routes(table);
+        foreach (var (type, streamOf) in table.All)
+        {
+            CommandRoutes.Add(new CommandRoute(type, typeof(TCommand), streamOf, static (services, command, stream, metadata, expected, cancellationToken) =>
+                services.GetRequiredService<DeciderHandler<TCommand, TEvent, TState>>().HandleAsync(stream, (TCommand)command, metadata, expected, cancellationToken)));
+        }
+
         Services.AddSingleton(decider);
         Services.AddSingleton<DeciderHandler<TCommand, TEvent, TState>>();
         DeciderStates.Add(typeof(TState));
+        DeciderEvents.Add(typeof(TEvent));
         return this;
     }
+
+    /// <summary>The routes of the registered deciders' commands.</summary>
+    internal CommandRouteTable CommandRoutes { get; } = new();
+
+    /// <summary>The event base types of the registered deciders.</summary>
+    internal List<Type> DeciderEvents { get; } = [];
 
     /// <summary>The registered reactors.</summary>
     internal List<Reactors.ReactorRegistration> Reactors { get; } = [];

@@ -5,6 +5,7 @@ using EventSourcing.Privacy;
 using EventSourcing.Projections;
 using EventSourcing.Storage;
 using Mediator;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -24,7 +25,9 @@ public static class ServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configure);
         var builder = new EventSourcingBuilder(services);
+        BindPersonalDataOptions(services); // before the application's own ConfigurePersonalData, which wins
         configure(builder);
+        StartupChecks.Run(builder);
 
         services.AddOptions();
         services.TryAddSingleton(TimeProvider.System);
@@ -76,8 +79,19 @@ public static class ServiceCollectionExtensions
 
         services.TryAddSingleton<ISnapshotStore>(provider => new InMemorySnapshotStore(provider.GetRequiredService<EventSourcingJson>().Options));
         services.TryAddSingleton<IIdempotencyStore, InMemoryIdempotencyStore>();
+        services.AddSingleton(builder.CommandRoutes);
+        services.TryAddSingleton<ICommandSender, CommandSender>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton(typeof(IPipelineBehavior<,>), typeof(ValidationBehavior<,>)));
         services.TryAddEnumerable(ServiceDescriptor.Singleton(typeof(IPipelineBehavior<,>), typeof(IdempotencyBehavior<,>)));
         return services;
+    }
+
+    /// <summary>Binds <see cref="PersonalDataOptions"/> to the configuration section <c>EventSourcing:PersonalData</c>, when the application has a configuration.</summary>
+    private static void BindPersonalDataOptions(IServiceCollection services)
+    {
+        services.AddOptions();
+        services.AddSingleton<IConfigureOptions<PersonalDataOptions>>(provider => new ConfigureNamedOptions<PersonalDataOptions>(
+            Options.DefaultName,
+            options => provider.GetService<IConfiguration>()?.GetSection(PersonalDataOptions.Section).Bind(options)));
     }
 }

@@ -31,11 +31,13 @@ public sealed class MasterKey
         ArgumentException.ThrowIfNullOrWhiteSpace(base64);
         try
         {
-            return new MasterKey(id, Convert.FromBase64String(base64));
+            var key = Convert.FromBase64String(base64);
+            return key.Length == 32 ? new MasterKey(id, key) : throw new ArgumentException(
+                $"The master key (EventSourcing:PersonalData:MasterKey) is {key.Length} bytes; it must be 32 random bytes, base64-encoded (for example from `openssl rand -base64 32`).", nameof(base64));
         }
         catch (FormatException exception)
         {
-            throw new ArgumentException("The master key is not valid base64 (expected 32 random bytes, base64-encoded).", nameof(base64), exception);
+            throw new ArgumentException("The master key (EventSourcing:PersonalData:MasterKey) is not valid base64; it must be 32 random bytes, base64-encoded (for example from `openssl rand -base64 32`).", nameof(base64), exception);
         }
     }
 

@@ -94,6 +94,53 @@ public static class PersonalDataJson
     /// <summary>Clears this thread's serialization state; call before a read that must not see what a failed one left.</summary>
     public static void ResetThreadState() => PersonalDataScope.Reset();
 
+    /// <summary>
+    /// The misuses of the attributes in <paramref name="root"/> and the objects it may hold, one message each: a
+    /// <see cref="PersonalDataAttribute"/> value with no <see cref="DataSubjectAttribute"/> on its object or on an object holding it.
+    /// </summary>
+    internal static IReadOnlyList<string> Misuses(Type root)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        var misuses = new List<string>();
+        Check(root, root.Name, subjectInReach: false, [], misuses);
+        return misuses;
+    }
+
+    private static void Check(Type type, string path, bool subjectInReach, HashSet<Type> visiting, List<string> misuses)
+    {
+        if (TypePlan.ElementOf(type) is { } element)
+        {
+            Check(element, path, subjectInReach, visiting, misuses);
+            return;
+        }
+
+        if (TypePlan.IsLeafType(type) || !visiting.Add(type))
+        {
+            return;
+        }
+
+        var plan = PlanFor(type);
+        subjectInReach |= plan.Subject is not null;
+        if (!subjectInReach && plan.Personal.Count > 0)
+        {
+            misuses.Add(
+                $"{path} holds personal data ({string.Join(", ", plan.Personal.Keys.Order(StringComparer.Ordinal).Select(name => $"{type.Name}.{name}"))}) " +
+                $"but neither {type.Name} nor an object holding it has a [DataSubject] property, so nobody's key could encrypt it. Mark the property naming whose data it is " +
+                "with [DataSubject]. On a positional record parameter passed on to a base record, [property: DataSubject] is lost (no property is declared there): " +
+                "put the attribute on the base record's parameter.");
+        }
+
+        foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            if (property.GetIndexParameters().Length == 0 && !plan.Personal.ContainsKey(property.Name))
+            {
+                Check(property.PropertyType, $"{path}.{property.Name}", subjectInReach, visiting, misuses);
+            }
+        }
+
+        visiting.Remove(type);
+    }
+
     private static void Collect(object? value, HashSet<string> subjects, int depth)
     {
         if (value is null || depth > 8 || PlanFor(value.GetType()) is not { MayHoldSubjects: true } plan)
@@ -179,6 +226,10 @@ public static class PersonalDataJson
             return new TypePlan(subject, personal, flag, nested, subject is not null || nested.Length > 0,
                 subject is not null || flag is not null || members.Any(p => p.Plan.Scoped));
         }
+
+        public static bool IsLeafType(Type type) => IsLeaf(type);
+
+        public static Type? ElementOf(Type type) => ElementType(type);
 
         private static bool IsLeaf(Type type) =>
             type.IsPrimitive || type.IsEnum || type == typeof(string) || type == typeof(decimal) || type == typeof(Guid)

@@ -1,8 +1,14 @@
 namespace EventSourcing.Privacy;
 
-/// <summary>Crypto-shredding settings (configuration section <c>EventSourcing:PersonalData</c> in the sample).</summary>
+/// <summary>
+/// Crypto-shredding settings, bound from the configuration section <c>EventSourcing:PersonalData</c> (environment variables
+/// <c>EventSourcing__PersonalData__MasterKey</c> and so on); <c>ConfigurePersonalData</c> in code wins over configuration.
+/// </summary>
 public sealed class PersonalDataOptions
 {
+    /// <summary>The configuration section the options are bound from.</summary>
+    public const string Section = "EventSourcing:PersonalData";
+
     /// <summary>
     /// The master key that wraps every subject's data key: 32 bytes, base64. Required by the PostgreSQL key store outside
     /// Development; the in-memory store makes a random one per process when none is set.

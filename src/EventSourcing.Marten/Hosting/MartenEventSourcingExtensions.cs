@@ -165,11 +165,12 @@ public static partial class MartenEventSourcingExtensions
         }
 
         throw new InvalidOperationException(
-            "The PostgreSQL key store needs a master key outside Development: set PersonalDataOptions.MasterKey " +
-            "(configuration EventSourcing:PersonalData:MasterKey, 32 random bytes in base64, for example from `openssl rand -base64 32`).");
+            "The PostgreSQL key store needs a master key outside Development: set the configuration value EventSourcing:PersonalData:MasterKey " +
+            "(environment variable EventSourcing__PersonalData__MasterKey) to 32 random bytes in base64, for example from `openssl rand -base64 32`, " +
+            "or set it in code with ConfigurePersonalData(options => options.MasterKey = ...).");
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "No personal-data master key is configured; using the fixed development key. Set EventSourcing:PersonalData:MasterKey (32 random bytes, base64) outside Development.")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No personal-data master key is configured; using the fixed development key. Set EventSourcing:PersonalData:MasterKey (environment variable EventSourcing__PersonalData__MasterKey; 32 random bytes, base64) outside Development.")]
     private static partial void LogDevelopmentKey(ILogger logger);
 
     /// <summary>Applies the schema when the host starts (unless schema creation is off), before the daemon starts its agents.</summary>

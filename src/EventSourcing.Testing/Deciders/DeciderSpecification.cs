@@ -12,7 +12,7 @@ public static class DeciderSpecification
 }
 
 /// <summary>
-/// A Given(events) / When(command) / Then(events) or ThenThrows specification of a decider: pure, no store.
+/// A Given(events) / When(command) / Then(events), ThenState or ThenThrows specification of a decider: pure, no store.
 /// Events are compared by type and by their JSON form, so records holding collections compare by content.
 /// Failures throw <see cref="DeciderSpecificationException"/>, which every test framework reports.
 /// </summary>
@@ -77,6 +77,48 @@ public sealed class DeciderSpecification<TCommand, TEvent, TState>
 
         throw new DeciderSpecificationException($"Expected {typeof(TException).Name} but got {Describe(actual)}");
     }
+
+    /// <summary>
+    /// Asserts the stream's state after the command's events (after the given events alone, without <c>When</c>).
+    /// States compare by <see cref="object.Equals(object)"/> or, failing that, by type and JSON form, so records holding
+    /// collections compare by content.
+    /// </summary>
+    public void ThenState(TState expected)
+    {
+        var actual = StateAfter();
+        if (!EqualityComparer<TState>.Default.Equals(expected, actual) && CanonicalState(expected) != CanonicalState(actual))
+        {
+            throw new DeciderSpecificationException($"Expected state {CanonicalState(expected)}{Environment.NewLine}but got        {CanonicalState(actual)}");
+        }
+    }
+
+    /// <summary>Runs <paramref name="assertion"/> (any test framework's asserts) on the state after the command's events (after the given events alone, without <c>When</c>).</summary>
+    public void ThenState(Action<TState> assertion)
+    {
+        ArgumentNullException.ThrowIfNull(assertion);
+        assertion(StateAfter());
+    }
+
+    private TState StateAfter()
+    {
+        var state = _decider.Fold(_given);
+        if (!_when.HasValue)
+        {
+            return state;
+        }
+
+        try
+        {
+            return _decider.Decide(_when.Command!, state).Aggregate(state, _decider.Evolve);
+        }
+        catch (Exception exception)
+        {
+            throw new DeciderSpecificationException($"Expected a state but the decider threw {exception.GetType().Name}: {exception.Message}", exception);
+        }
+    }
+
+    private static string CanonicalState(TState? state) =>
+        state is null ? "null" : $"{state.GetType().Name} {JsonSerializer.Serialize(state, state.GetType(), JsonOptions)}";
 
     private IReadOnlyList<TEvent> Decide()
     {

@@ -62,6 +62,22 @@ public sealed class DeciderHandlerTests
     }
 
     [Fact]
+    public async Task A_command_already_applied_answers_its_first_count_version_and_position_and_says_so()
+    {
+        var store = NewStore();
+        var handler = new DeciderHandler<TallyCommand, TallyEvent, Tally>(TallyDecider.Decider, store);
+        var metadata = new EventMetadata { CommandId = Guid.NewGuid() };
+        var first = await handler.HandleAsync("tally-r", new AddToTally("r", 2, "n"), metadata, Ct);
+        await handler.HandleAsync("tally-r", new AddToTally("r", 3, "other"), Ct);
+
+        var again = await handler.HandleAsync("tally-r", new AddToTally("r", 2, "n"), metadata, Ct);
+
+        Assert.False(first.AlreadyApplied);
+        Assert.Equal(first with { AlreadyApplied = true }, again);
+        Assert.Equal(2, await store.ReadHeadPositionAsync(Ct));
+    }
+
+    [Fact]
     public async Task After_a_conflict_the_command_is_decided_again_on_the_new_state()
     {
         var store = new InterferingStore(NewStore(), interferences: 2);
@@ -98,7 +114,7 @@ public sealed class DeciderHandlerTests
 
         var again = await handler.HandleAsync("tally-v", command, Ct);
 
-        Assert.Equal(first, again);
+        Assert.Equal(first with { AlreadyApplied = true }, again);
         Assert.Equal(2, await store.ReadHeadPositionAsync(Ct));
     }
 

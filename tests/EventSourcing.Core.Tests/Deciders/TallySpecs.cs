@@ -45,4 +45,31 @@ public sealed class TallySpecs
         Assert.Throws<DeciderSpecificationException>(() => Spec.Given(new TallyClosed(0)).When(new AddToTally("t", 2, "n")).Then(new TallyIncreased(2, 2)));
         Assert.Throws<DeciderSpecificationException>(() => Spec.Then());
     }
+
+    [Fact]
+    public void ThenState_asserts_the_state_after_the_commands_events() =>
+        Spec.Given(new TallyIncreased(5, 5)).When(new CloseTally("t")).ThenState(new Tally.Closed(5));
+
+    [Fact]
+    public void ThenState_without_a_command_asserts_the_state_of_the_given_events() =>
+        Spec.Given(new TallyIncreased(5, 5), new TallyIncreased(1, 6)).ThenState(state => Assert.Equal(new Tally.Open(6), state));
+
+    [Fact]
+    public void ThenState_that_does_not_hold_fails_with_both_states()
+    {
+        var failure = Assert.Throws<DeciderSpecificationException>(() =>
+            Spec.Given(new TallyIncreased(5, 5)).When(new AddToTally("t", 2, "n")).ThenState(new Tally.Open(8)));
+
+        Assert.Contains("Open {\"total\":8}", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("Open {\"total\":7}", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ThenState_when_the_decider_refuses_fails_naming_the_refusal()
+    {
+        var failure = Assert.Throws<DeciderSpecificationException>(() =>
+            Spec.Given(new TallyClosed(3)).When(new AddToTally("t", 1, "n")).ThenState(new Tally.Closed(3)));
+
+        Assert.Contains(nameof(DomainException), failure.Message, StringComparison.Ordinal);
+    }
 }

@@ -1,22 +1,26 @@
 using EventSourcing.Commands;
 using EventSourcing.Deciders;
+using EventSourcing.Events;
 using FluentValidation;
 using Mediator;
 
 namespace EventSourcing.Tests.Shared.Domain;
 
-// A small domain for the tests: a tally that counts up until it is closed.
-public abstract record TallyCommand;
+// A small domain for the tests: a tally that counts up until it is closed. Its commands are sent with ICommandSender
+// (routed by TallyId), and AddToTally also through a Mediator handler of its own (Members.cs), as an application may.
+public abstract record TallyCommand(string TallyId) : IDeciderCommand;
 
 public sealed record AddToTally(string TallyId, int Amount, string Note, Guid CommandId = default)
-    : TallyCommand, ICommand<CommandResult>, IIdempotentCommand;
+    : TallyCommand(TallyId), ICommand<CommandResult>, IIdempotentCommand;
 
-public sealed record CloseTally(string TallyId) : TallyCommand;
+public sealed record CloseTally(string TallyId) : TallyCommand(TallyId);
 
 public abstract record TallyEvent;
 
+[EventType("tally-increased.v1")]
 public sealed record TallyIncreased(int Amount, int Total) : TallyEvent;
 
+[EventType("tally-closed.v1")]
 public sealed record TallyClosed(int Total) : TallyEvent;
 
 public abstract record Tally

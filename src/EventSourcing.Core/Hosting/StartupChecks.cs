@@ -1,0 +1,30 @@
+using EventSourcing.Privacy;
+
+namespace EventSourcing.Hosting;
+
+/// <summary>
+/// What <c>AddEventSourcing</c> checks before the application runs, so that misconfiguration fails at start-up rather
+/// than at the first write: every event type of a registered decider has a stored name, and personal data in events and
+/// routed commands has a data subject in reach.
+/// </summary>
+internal static class StartupChecks
+{
+    public static void Run(EventSourcingBuilder builder)
+    {
+        foreach (var eventType in builder.DeciderEvents.Distinct())
+        {
+            builder.Events.RegisterDerivedTypes(eventType);
+        }
+
+        var checkedTypes = builder.Events.Registrations.Values.Concat(builder.CommandRoutes.Types.SelectMany(ConcreteTypes)).Distinct();
+        var misuses = checkedTypes.SelectMany(PersonalDataJson.Misuses).Distinct(StringComparer.Ordinal).ToArray();
+        if (misuses.Length > 0)
+        {
+            throw new InvalidOperationException($"Personal data is marked where it cannot be protected:{Environment.NewLine}- {string.Join($"{Environment.NewLine}- ", misuses)}");
+        }
+    }
+
+    /// <summary><paramref name="type"/>, when concrete, and the concrete types derived from it in its assembly.</summary>
+    private static IEnumerable<Type> ConcreteTypes(Type type) =>
+        type.Assembly.GetTypes().Where(candidate => !candidate.IsAbstract && !candidate.IsInterface && !candidate.ContainsGenericParameters && type.IsAssignableFrom(candidate));
+}
