@@ -86,12 +86,17 @@ public static class ServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Binds <see cref="PersonalDataOptions"/> to the configuration section <c>EventSourcing:PersonalData</c>, when the application has a configuration.</summary>
+    /// <summary>
+    /// Binds <see cref="PersonalDataOptions"/> to the configuration section <c>EventSourcing:PersonalData</c>, when the
+    /// application has a configuration, and checks them when the host starts.
+    /// </summary>
     private static void BindPersonalDataOptions(IServiceCollection services)
     {
         services.AddOptions();
         services.AddSingleton<IConfigureOptions<PersonalDataOptions>>(provider => new ConfigureNamedOptions<PersonalDataOptions>(
             Options.DefaultName,
             options => provider.GetService<IConfiguration>()?.GetSection(PersonalDataOptions.Section).Bind(options)));
+        services.AddOptions<PersonalDataOptions>().ValidateOnStart(); // a wrong setting fails when the host starts, naming it
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PersonalDataOptions>, PersonalDataOptionsValidator>());
     }
 }

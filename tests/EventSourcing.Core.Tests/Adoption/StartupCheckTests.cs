@@ -83,4 +83,24 @@ public sealed class StartupCheckTests
         Assert.Contains("EventSourcing:PersonalData:MasterKey", error.Message, StringComparison.Ordinal);
         Assert.Contains("16 bytes", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Wrong_personal_data_settings_fail_when_the_host_starts_naming_each_setting()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["EventSourcing:PersonalData:MasterKey"] = "not base64!",
+            ["EventSourcing:PersonalData:KeyCacheSize"] = "0",
+            ["EventSourcing:PersonalData:ForgetPropagation"] = "00:00:00",
+        }).Build();
+        using var provider = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddEventSourcing(_ => { }).BuildServiceProvider();
+
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
+        Assert.Contains("EventSourcing:PersonalData:MasterKey", error.Message, StringComparison.Ordinal);
+        Assert.Contains("EventSourcing:PersonalData:KeyCacheSize must be at least 1", error.Message, StringComparison.Ordinal);
+        Assert.Contains("EventSourcing:PersonalData:ForgetPropagation must be longer than zero", error.Message, StringComparison.Ordinal);
+
+        using var valid = new ServiceCollection().AddEventSourcing(_ => { }).BuildServiceProvider();
+        valid.GetRequiredService<IStartupValidator>().Validate();
+    }
 }
