@@ -46,20 +46,20 @@ public sealed partial class DeciderHandler<TCommand, TEvent, TState>
     }
 
     /// <summary>Handles <paramref name="command"/> on <paramref name="streamId"/>; a command implementing <see cref="IIdempotentCommand"/> carries its id into the metadata.</summary>
-    public Task<CommandResult> HandleAsync(string streamId, TCommand command, CancellationToken cancellationToken) =>
+    public Task<CommandResult> HandleAsync(string streamId, TCommand command, CancellationToken cancellationToken = default) =>
         HandleAsync(streamId, command, MetadataOf(command), cancellationToken);
 
     /// <summary>Handles <paramref name="command"/> on <paramref name="streamId"/>, stamping the appended events with <paramref name="metadata"/>.</summary>
     /// <exception cref="DomainException">The decider refused the command; nothing was stored.</exception>
     /// <exception cref="ConcurrencyException">Conflicts went on after every retry.</exception>
-    public Task<CommandResult> HandleAsync(string streamId, TCommand command, EventMetadata metadata, CancellationToken cancellationToken) =>
+    public Task<CommandResult> HandleAsync(string streamId, TCommand command, EventMetadata metadata, CancellationToken cancellationToken = default) =>
         HandleAsync(streamId, command, metadata, ExpectedVersion.Any, cancellationToken);
 
     /// <summary>
     /// Handles <paramref name="command"/> only if the stream is at <paramref name="expected"/> (an HTTP <c>If-Match</c>):
     /// otherwise <see cref="UnexpectedStreamVersionException"/>, without retrying.
     /// </summary>
-    public async Task<CommandResult> HandleAsync(string streamId, TCommand command, EventMetadata metadata, ExpectedVersion expected, CancellationToken cancellationToken)
+    public async Task<CommandResult> HandleAsync(string streamId, TCommand command, EventMetadata metadata, ExpectedVersion expected, CancellationToken cancellationToken = default)
     {
         AppendGuard.StreamId(streamId);
         ArgumentNullException.ThrowIfNull(command);

@@ -7,10 +7,10 @@ namespace EventSourcing.Deciders;
 public interface ISnapshotStore
 {
     /// <summary>The latest snapshot of <paramref name="streamId"/>, or null.</summary>
-    Task<Snapshot<TState>?> LoadAsync<TState>(string streamId, CancellationToken cancellationToken);
+    Task<Snapshot<TState>?> LoadAsync<TState>(string streamId, CancellationToken cancellationToken = default);
 
     /// <summary>Keeps <paramref name="snapshot"/> as the latest of <paramref name="streamId"/> (an older one never replaces a newer one).</summary>
-    Task SaveAsync<TState>(string streamId, Snapshot<TState> snapshot, CancellationToken cancellationToken);
+    Task SaveAsync<TState>(string streamId, Snapshot<TState> snapshot, CancellationToken cancellationToken = default);
 }
 
 /// <summary>A stream's state after its event at <paramref name="Version"/>.</summary>

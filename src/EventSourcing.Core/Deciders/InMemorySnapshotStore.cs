@@ -12,11 +12,11 @@ public sealed class InMemorySnapshotStore(JsonSerializerOptions json) : ISnapsho
     internal IEnumerable<string> ReadAtRest() => _snapshots.Values.Select(s => System.Text.Encoding.UTF8.GetString(s.Json));
 
     /// <inheritdoc />
-    public Task<Snapshot<TState>?> LoadAsync<TState>(string streamId, CancellationToken cancellationToken) =>
+    public Task<Snapshot<TState>?> LoadAsync<TState>(string streamId, CancellationToken cancellationToken = default) =>
         Task.FromResult(_snapshots.TryGetValue(streamId, out var stored) ? JsonSerializer.Deserialize<Snapshot<TState>>(stored.Json, json) : null);
 
     /// <inheritdoc />
-    public Task SaveAsync<TState>(string streamId, Snapshot<TState> snapshot, CancellationToken cancellationToken)
+    public Task SaveAsync<TState>(string streamId, Snapshot<TState> snapshot, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         var serialized = (snapshot.Version, JsonSerializer.SerializeToUtf8Bytes(snapshot, json));

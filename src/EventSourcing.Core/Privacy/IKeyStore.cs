@@ -8,21 +8,21 @@ namespace EventSourcing.Privacy;
 public interface IKeyStore
 {
     /// <summary>The subject's data key, or null when there is none (never created, or forgotten).</summary>
-    Task<byte[]?> FindAsync(string subjectId, CancellationToken cancellationToken);
+    Task<byte[]?> FindAsync(string subjectId, CancellationToken cancellationToken = default);
 
     /// <summary>The subject's data key, or null: synchronously.</summary>
     byte[]? Find(string subjectId);
 
     /// <summary>The subject's data key, created if there is none.</summary>
     /// <exception cref="SubjectForgottenException">The subject was forgotten and may not get a new key.</exception>
-    Task<byte[]> GetOrCreateAsync(string subjectId, CancellationToken cancellationToken);
+    Task<byte[]> GetOrCreateAsync(string subjectId, CancellationToken cancellationToken = default);
 
     /// <summary>The subject's data key, created if there is none: synchronously.</summary>
     byte[] GetOrCreate(string subjectId);
 
     /// <summary>Deletes the subject's key and records that the subject was forgotten. False if there was no key.</summary>
-    Task<bool> DeleteAsync(string subjectId, CancellationToken cancellationToken);
+    Task<bool> DeleteAsync(string subjectId, CancellationToken cancellationToken = default);
 
     /// <summary>Re-wraps every key under <paramref name="newMasterKey"/> (unwrapping with the current master key); returns how many.</summary>
-    Task<int> RewrapAsync(MasterKey newMasterKey, CancellationToken cancellationToken);
+    Task<int> RewrapAsync(MasterKey newMasterKey, CancellationToken cancellationToken = default);
 }

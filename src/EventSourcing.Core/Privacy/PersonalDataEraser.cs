@@ -24,7 +24,7 @@ public sealed partial class PersonalDataEraser(IKeyStore keys, PersonalDataProte
     /// returns, no read in any process sharing the key store yields the subject's personal data, and no key can be
     /// created for them. Cancelled after the key is deleted, the subject stays forgotten; calling it again completes it.
     /// </summary>
-    public async Task<AppendResult> ForgetAsync(string subjectId, CancellationToken cancellationToken)
+    public async Task<AppendResult> ForgetAsync(string subjectId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(subjectId);
         var deleted = await keys.DeleteAsync(subjectId, cancellationToken).ConfigureAwait(false);

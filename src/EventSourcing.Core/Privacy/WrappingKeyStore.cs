@@ -23,14 +23,14 @@ public abstract class WrappingKeyStore : IKeyStore
     protected bool AllowNewKeyAfterForget { get; }
 
     /// <inheritdoc />
-    public async Task<byte[]?> FindAsync(string subjectId, CancellationToken cancellationToken) =>
+    public async Task<byte[]?> FindAsync(string subjectId, CancellationToken cancellationToken = default) =>
         Unwrap(subjectId, await ReadAsync(subjectId, cancellationToken).ConfigureAwait(false));
 
     /// <inheritdoc />
     public byte[]? Find(string subjectId) => Unwrap(subjectId, Read(subjectId));
 
     /// <inheritdoc />
-    public async Task<byte[]> GetOrCreateAsync(string subjectId, CancellationToken cancellationToken)
+    public async Task<byte[]> GetOrCreateAsync(string subjectId, CancellationToken cancellationToken = default)
     {
         var stored = await ReadAsync(subjectId, cancellationToken).ConfigureAwait(false);
         if (stored is null || (stored.IsForgotten && AllowNewKeyAfterForget))
@@ -54,10 +54,10 @@ public abstract class WrappingKeyStore : IKeyStore
     }
 
     /// <inheritdoc />
-    public abstract Task<bool> DeleteAsync(string subjectId, CancellationToken cancellationToken);
+    public abstract Task<bool> DeleteAsync(string subjectId, CancellationToken cancellationToken = default);
 
     /// <inheritdoc />
-    public async Task<int> RewrapAsync(MasterKey newMasterKey, CancellationToken cancellationToken)
+    public async Task<int> RewrapAsync(MasterKey newMasterKey, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(newMasterKey);
         var count = 0;

@@ -10,7 +10,7 @@ namespace EventSourcing.Reactors;
 public sealed class ReactorStatusReader(IEnumerable<Reactor> reactors, IProjectionStore checkpoints, IEventReader events, ILeaderElection election, ReactorActivity activity, TimeProvider timeProvider)
 {
     /// <summary>The status of every registered reactor, as <see cref="ProjectionStatus"/> rows with the lifecycle <c>reactor</c>.</summary>
-    public async Task<IReadOnlyList<ProjectionStatus>> ReadAsync(CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ProjectionStatus>> ReadAsync(CancellationToken cancellationToken = default)
     {
         var head = await events.ReadHeadPositionAsync(cancellationToken).ConfigureAwait(false);
         var statuses = new List<ProjectionStatus>();
@@ -46,7 +46,7 @@ public sealed class ReactorStatusReader(IEnumerable<Reactor> reactors, IProjecti
     /// Waits until the reactor named <paramref name="reactor"/> has handled every event up to <paramref name="position"/>
     /// (its committed checkpoint has passed it, in whichever process runs it), at most <paramref name="timeout"/>; false then.
     /// </summary>
-    public async Task<bool> WaitForAsync(string reactor, long position, TimeSpan timeout, CancellationToken cancellationToken)
+    public async Task<bool> WaitForAsync(string reactor, long position, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         var name = ReactorRunner.CheckpointName(Find(reactor));
         var here = activity.For(reactor);
@@ -79,7 +79,7 @@ public sealed class ReactorStatusReader(IEnumerable<Reactor> reactors, IProjecti
     /// Also how a reactor stopped at a poison event is restarted (from the event, once fixed, or after it, to skip it).
     /// Its dead letters from <paramref name="fromPosition"/> on are deleted: those events are handled again.
     /// </summary>
-    public async Task ReplayAsync(string reactor, long fromPosition, CancellationToken cancellationToken)
+    public async Task ReplayAsync(string reactor, long fromPosition, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(fromPosition, 1);
         var name = ReactorRunner.CheckpointName(Find(reactor));

@@ -13,7 +13,7 @@ public interface IEventWriter
     /// <exception cref="ArgumentException">The stream id is empty, or there is no event, or an event is null.</exception>
     /// <exception cref="UnknownEventTypeException">An event's type is not registered.</exception>
     /// <exception cref="ConcurrencyException">The stream is not at the expected version.</exception>
-    Task<AppendResult> AppendAsync(string streamId, ExpectedVersion expectedVersion, IReadOnlyList<object> events, EventMetadata metadata, CancellationToken cancellationToken);
+    Task<AppendResult> AppendAsync(string streamId, ExpectedVersion expectedVersion, IReadOnlyList<object> events, EventMetadata metadata, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Reads streams and the global log.</summary>
@@ -22,21 +22,21 @@ public interface IEventReader
     /// <summary>The events of <paramref name="streamId"/> from version <paramref name="fromVersion"/> (inclusive; 1 is the first), in order. Empty for a stream that does not exist.</summary>
     /// <exception cref="UnknownEventTypeException">An event's stored type name is not registered.</exception>
     /// <exception cref="EventDeserializationException">An event's data does not fit its type.</exception>
-    IAsyncEnumerable<EventEnvelope> ReadStreamAsync(string streamId, long fromVersion, CancellationToken cancellationToken);
+    IAsyncEnumerable<EventEnvelope> ReadStreamAsync(string streamId, long fromVersion, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// The whole log from <paramref name="fromPosition"/> (inclusive) up to the head as of the call, in position order.
     /// Never returns an event past a position that a transaction still in flight may yet fill. An event that cannot be
     /// read as its type comes as an <see cref="UnreadableEvent"/>, in its place.
     /// </summary>
-    IAsyncEnumerable<EventEnvelope> ReadAllAsync(long fromPosition, CancellationToken cancellationToken);
+    IAsyncEnumerable<EventEnvelope> ReadAllAsync(long fromPosition, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Follows the log live from <paramref name="fromPosition"/> (inclusive): yields what is stored, then waits for
     /// each next append. Ends only when <paramref name="cancellationToken"/> is cancelled. An event that cannot be read
     /// as its type comes as an <see cref="UnreadableEvent"/>, in its place.
     /// </summary>
-    async IAsyncEnumerable<EventEnvelope> SubscribeAllAsync(long fromPosition, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    async IAsyncEnumerable<EventEnvelope> SubscribeAllAsync(long fromPosition, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await foreach (var page in FollowAsync(fromPosition, null, cancellationToken).ConfigureAwait(false))
         {
@@ -55,10 +55,10 @@ public interface IEventReader
     /// the next append. As <see cref="ReadAllAsync"/>, it never passes a position a transaction in flight may still fill.
     /// Ends only when <paramref name="cancellationToken"/> is cancelled.
     /// </summary>
-    IAsyncEnumerable<LogPage> FollowAsync(long fromPosition, IReadOnlySet<string>? eventTypes, CancellationToken cancellationToken);
+    IAsyncEnumerable<LogPage> FollowAsync(long fromPosition, IReadOnlySet<string>? eventTypes, CancellationToken cancellationToken = default);
 
     /// <summary>The position of the last event in the log that readers can see (0 for an empty log).</summary>
-    Task<long> ReadHeadPositionAsync(CancellationToken cancellationToken);
+    Task<long> ReadHeadPositionAsync(CancellationToken cancellationToken = default);
 }
 
 /// <summary>A page of the log, as a follower reads it.</summary>

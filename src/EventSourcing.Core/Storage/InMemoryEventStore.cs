@@ -33,7 +33,7 @@ public sealed class InMemoryEventStore : IEventStore, IDisposable
     internal Projections.InlineProjector? Inline { get; set; }
 
     /// <inheritdoc />
-    public Task<AppendResult> AppendAsync(string streamId, ExpectedVersion expectedVersion, IReadOnlyList<object> events, EventMetadata metadata, CancellationToken cancellationToken)
+    public Task<AppendResult> AppendAsync(string streamId, ExpectedVersion expectedVersion, IReadOnlyList<object> events, EventMetadata metadata, CancellationToken cancellationToken = default)
     {
         AppendGuard.StreamId(streamId);
         AppendGuard.Events(events);
@@ -133,7 +133,7 @@ public sealed class InMemoryEventStore : IEventStore, IDisposable
     }
 
     /// <inheritdoc />
-    public async IAsyncEnumerable<EventEnvelope> ReadStreamAsync(string streamId, long fromVersion, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<EventEnvelope> ReadStreamAsync(string streamId, long fromVersion, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         AppendGuard.StreamId(streamId);
         ArgumentOutOfRangeException.ThrowIfNegative(fromVersion);
@@ -152,7 +152,7 @@ public sealed class InMemoryEventStore : IEventStore, IDisposable
     }
 
     /// <inheritdoc />
-    public async IAsyncEnumerable<EventEnvelope> ReadAllAsync(long fromPosition, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<EventEnvelope> ReadAllAsync(long fromPosition, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(fromPosition);
         await Task.CompletedTask.ConfigureAwait(false);
@@ -165,7 +165,7 @@ public sealed class InMemoryEventStore : IEventStore, IDisposable
     }
 
     /// <inheritdoc />
-    public async IAsyncEnumerable<LogPage> FollowAsync(long fromPosition, IReadOnlySet<string>? eventTypes, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<LogPage> FollowAsync(long fromPosition, IReadOnlySet<string>? eventTypes, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(fromPosition);
         var next = (int)Math.Max(fromPosition - 1, 0);
@@ -212,7 +212,7 @@ public sealed class InMemoryEventStore : IEventStore, IDisposable
     public void Dispose() => _writeLock.Dispose();
 
     /// <inheritdoc />
-    public Task<long> ReadHeadPositionAsync(CancellationToken cancellationToken) => Task.FromResult((long)_log.Count);
+    public Task<long> ReadHeadPositionAsync(CancellationToken cancellationToken = default) => Task.FromResult((long)_log.Count);
 
     /// <summary>
     /// The stored event as read. Stream reads (deciders loading state, read again on every command) keep it, so it is

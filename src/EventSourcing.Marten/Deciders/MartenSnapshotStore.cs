@@ -9,7 +9,7 @@ namespace EventSourcing.Marten.Deciders;
 public sealed class MartenSnapshotStore(IDocumentStore store, PersonalDataProtector? protector = null) : ISnapshotStore
 {
     /// <inheritdoc />
-    public Task<Snapshot<TState>?> LoadAsync<TState>(string streamId, CancellationToken cancellationToken) => MartenErrors.GuardAsync(async () =>
+    public Task<Snapshot<TState>?> LoadAsync<TState>(string streamId, CancellationToken cancellationToken = default) => MartenErrors.GuardAsync(async () =>
     {
         var session = store.QuerySession();
         await using var dispose = session.ConfigureAwait(false);
@@ -18,7 +18,7 @@ public sealed class MartenSnapshotStore(IDocumentStore store, PersonalDataProtec
     }, cancellationToken);
 
     /// <inheritdoc />
-    public async Task SaveAsync<TState>(string streamId, Snapshot<TState> snapshot, CancellationToken cancellationToken)
+    public async Task SaveAsync<TState>(string streamId, Snapshot<TState> snapshot, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         if (protector is not null)

@@ -9,7 +9,7 @@ namespace EventSourcing.Marten.Storage;
 public sealed partial class MartenEventStore
 {
     /// <inheritdoc />
-    public async Task<AppendResult> AppendAsync(string streamId, ExpectedVersion expectedVersion, IReadOnlyList<object> events, EventMetadata metadata, CancellationToken cancellationToken)
+    public async Task<AppendResult> AppendAsync(string streamId, ExpectedVersion expectedVersion, IReadOnlyList<object> events, EventMetadata metadata, CancellationToken cancellationToken = default)
     {
         AppendGuard.StreamId(streamId);
         AppendGuard.Events(events);

@@ -14,7 +14,7 @@ public sealed partial class MartenEventStore
     private const string Columns = $"seq_id, id, stream_id, version, type, data, timestamp, correlation_id, causation_id, headers ->> '{CommandIdHeader}', user_name";
 
     /// <inheritdoc />
-    public async IAsyncEnumerable<EventEnvelope> ReadStreamAsync(string streamId, long fromVersion, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<EventEnvelope> ReadStreamAsync(string streamId, long fromVersion, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         AppendGuard.StreamId(streamId);
         ArgumentOutOfRangeException.ThrowIfNegative(fromVersion);
@@ -41,7 +41,7 @@ public sealed partial class MartenEventStore
     }
 
     /// <inheritdoc />
-    public async IAsyncEnumerable<EventEnvelope> ReadAllAsync(long fromPosition, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<EventEnvelope> ReadAllAsync(long fromPosition, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(fromPosition);
         var ceiling = await ReadHeadPositionAsync(cancellationToken).ConfigureAwait(false);
@@ -52,7 +52,7 @@ public sealed partial class MartenEventStore
     }
 
     /// <inheritdoc />
-    public async IAsyncEnumerable<LogPage> FollowAsync(long fromPosition, IReadOnlySet<string>? eventTypes, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<LogPage> FollowAsync(long fromPosition, IReadOnlySet<string>? eventTypes, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(fromPosition);
         var types = eventTypes?.ToArray();

@@ -56,7 +56,7 @@ public sealed partial class MartenEventStore : IEventStore, IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public async Task<long> ReadHeadPositionAsync(CancellationToken cancellationToken) =>
+    public async Task<long> ReadHeadPositionAsync(CancellationToken cancellationToken = default) =>
         await MartenErrors.GuardAsync(async () =>
         {
             await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
