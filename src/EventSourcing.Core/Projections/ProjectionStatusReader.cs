@@ -14,7 +14,8 @@ public sealed class ProjectionStatusReader(ProjectionCatalog catalog, IProjectio
         {
             var state = await views.ReadStateAsync(registration.Name, cancellationToken).ConfigureAwait(false);
             var letters = await views.ReadDeadLettersAsync(registration.Name, cancellationToken).ConfigureAwait(false);
-            var position = registration.Lifecycle == ProjectionLifecycle.Live ? head : Math.Min(state.ServingPosition, head);
+            var live = registration.Lifecycle == ProjectionLifecycle.Live;
+            var position = live ? head : Math.Min(state.ServingPosition, head);
             statuses.Add(new ProjectionStatus(
                 registration.Name,
                 registration.Projection.Version,
@@ -23,7 +24,7 @@ public sealed class ProjectionStatusReader(ProjectionCatalog catalog, IProjectio
                 position,
                 head,
                 head - position,
-                state.BuildingGeneration is null ? "running" : "rebuilding",
+                live ? ProjectionStates.Live : state.BuildingGeneration is null ? ProjectionStates.Running : ProjectionStates.Rebuilding,
                 state.BuildingGeneration is null ? null : state.BuildingPosition,
                 letters.Count));
         }
@@ -40,8 +41,21 @@ public sealed class ProjectionStatusReader(ProjectionCatalog catalog, IProjectio
 /// <param name="Position">The position its serving views have reached.</param>
 /// <param name="Head">The head of the log.</param>
 /// <param name="Lag">Events not yet projected.</param>
-/// <param name="State"><c>running</c>, or <c>rebuilding</c> while a rebuild is under way or interrupted (a reactor's: <see cref="Reactors.ReactorStates"/>).</param>
+/// <param name="State">See <see cref="ProjectionStates"/> (a reactor's: <see cref="Reactors.ReactorStates"/>).</param>
 /// <param name="RebuildPosition">How far the rebuild has come, when rebuilding.</param>
 /// <param name="DeadLetters">How many events it failed on.</param>
 /// <param name="Node">The process running it, when known (reactors).</param>
 public sealed record ProjectionStatus(string Name, int Version, string Lifecycle, string ViewType, long Position, long Head, long Lag, string State, long? RebuildPosition, int DeadLetters, string? Node = null);
+
+/// <summary>The states a projection's status reports.</summary>
+public static class ProjectionStates
+{
+    /// <summary>Stored, and kept up to date (inline: with every append; async: by the process following the log).</summary>
+    public const string Running = "running";
+
+    /// <summary>A rebuild is under way or was interrupted; the serving views stay readable meanwhile.</summary>
+    public const string Rebuilding = "rebuilding";
+
+    /// <summary>Not stored: folded from its stream on every read, always current; there is nothing to rebuild or verify.</summary>
+    public const string Live = "live";
+}
