@@ -246,6 +246,37 @@ public sealed class ProjectionsCommandTests
         Assert.NotEqual(generation, await ServingGenerationAsync(host, "tally-view"));
     }
 
+    [Fact]
+    public async Task Status_shows_a_projection_stopped_at_a_poison_event_as_stopped_at_the_events_position()
+    {
+        await using var host = await ProjectionHost.StartAsync(es =>
+        {
+            TallyDecider.Register(es.Events);
+            es.AddProjection(new TallyViewProjection());
+            es.AddProjection(new FragileTallyProjection(), ProjectionLifecycle.Async, onPoisonEvent: PoisonEventPolicy.Stop);
+            es.UseInMemory();
+        });
+        await host.Store.AppendAsync("tally-s", ExpectedVersion.NoStream, [new TallyIncreased(2, 2)], EventMetadata.Empty, Ct);
+        var poison = await host.Store.AppendAsync("tally-s", ExpectedVersion.Any, [new TallyIncreased(13, 15)], EventMetadata.Empty, Ct);
+        var last = await host.Store.AppendAsync("tally-s", ExpectedVersion.Any, [new TallyIncreased(1, 16)], EventMetadata.Empty, Ct);
+        await host.WaitForAsync(last.Position, "tally-view");
+        await host.WaitForStatusAsync("fragile-tally", s => s.State != "running", TimeSpan.FromSeconds(10));
+
+        var (code, table) = await RunAsync(host, "status");
+        var (jsonCode, json) = await RunAsync(host, "status", "--json");
+        var stopped = JsonDocument.Parse(json).RootElement.EnumerateArray().Single(e => e.GetProperty("name").GetString() == "fragile-tally");
+        var row = Row(table, "fragile-tally");
+
+        Assert.Equal((0, 0), (code, jsonCode));
+        Assert.Equal(["stopped", "at", $"{poison.Position}", "1"], row[4..]);
+        Assert.Equal($"{last.Position}", row[2]);
+        Assert.True(long.Parse(row[1], System.Globalization.CultureInfo.InvariantCulture) < poison.Position, table);
+        Assert.Equal("running", Row(table, "tally-view")[4]);
+        Assert.Contains("A stopped projection waits at the event it failed on", table, StringComparison.Ordinal);
+        Assert.Equal(("stopped", 1), (stopped.GetProperty("state").GetString(), stopped.GetProperty("deadLetters").GetInt32()));
+        Assert.Equal(poison.Position, stopped.GetProperty("stoppedAt").GetInt64());
+    }
+
     /// <summary>A live projection: folded from its stream on every read, nothing stored.</summary>
     private sealed record TallySum(string Id, int Total);
 

@@ -2,7 +2,11 @@ using EventSourcing.Storage;
 
 namespace EventSourcing.Projections;
 
-/// <summary>Where every projection stands: position, head of the log, lag, state, dead letters.</summary>
+/// <summary>
+/// Where every projection stands: position, head of the log, lag, state, dead letters. An async projection stopped at
+/// a poison event (<see cref="PoisonEventPolicy.Stop"/>) is read from its dead letters, as a reactor's is: the letter of
+/// the event it stopped at is past its checkpoint, which did not move over it; so any process sharing the store sees it.
+/// </summary>
 public sealed class ProjectionStatusReader(ProjectionCatalog catalog, IProjectionStore views, IEventReader events)
 {
     /// <summary>The status of every registered projection, in registration order.</summary>
@@ -16,6 +20,9 @@ public sealed class ProjectionStatusReader(ProjectionCatalog catalog, IProjectio
             var letters = await views.ReadDeadLettersAsync(registration.Name, cancellationToken).ConfigureAwait(false);
             var live = registration.Lifecycle == ProjectionLifecycle.Live;
             var position = live ? head : Math.Min(state.ServingPosition, head);
+            var stoppedAt = registration is { Lifecycle: ProjectionLifecycle.Async, OnPoisonEvent: PoisonEventPolicy.Stop }
+                ? letters.Where(letter => letter.Position > state.ServingPosition).Select(letter => (long?)letter.Position).Min()
+                : null;
             statuses.Add(new ProjectionStatus(
                 registration.Name,
                 registration.Projection.Version,
@@ -24,9 +31,13 @@ public sealed class ProjectionStatusReader(ProjectionCatalog catalog, IProjectio
                 position,
                 head,
                 head - position,
-                live ? ProjectionStates.Live : state.BuildingGeneration is null ? ProjectionStates.Running : ProjectionStates.Rebuilding,
+                live ? ProjectionStates.Live
+                    : state.BuildingGeneration is not null ? ProjectionStates.Rebuilding
+                    : stoppedAt is not null ? ProjectionStates.Stopped
+                    : ProjectionStates.Running,
                 state.BuildingGeneration is null ? null : state.BuildingPosition,
-                letters.Count));
+                letters.Count,
+                StoppedAt: stoppedAt));
         }
 
         return statuses;
@@ -45,7 +56,8 @@ public sealed class ProjectionStatusReader(ProjectionCatalog catalog, IProjectio
 /// <param name="RebuildPosition">How far the rebuild has come, when rebuilding.</param>
 /// <param name="DeadLetters">How many events it failed on.</param>
 /// <param name="Node">The process running it, when known (reactors).</param>
-public sealed record ProjectionStatus(string Name, int Version, string Lifecycle, string ViewType, long Position, long Head, long Lag, string State, long? RebuildPosition, int DeadLetters, string? Node = null);
+/// <param name="StoppedAt">The position of the event an async projection stopped at (<see cref="ProjectionStates.Stopped"/>), if it did.</param>
+public sealed record ProjectionStatus(string Name, int Version, string Lifecycle, string ViewType, long Position, long Head, long Lag, string State, long? RebuildPosition, int DeadLetters, string? Node = null, long? StoppedAt = null);
 
 /// <summary>The states a projection's status reports.</summary>
 public static class ProjectionStates
@@ -58,4 +70,10 @@ public static class ProjectionStates
 
     /// <summary>Not stored: folded from its stream on every read, always current; there is nothing to rebuild or verify.</summary>
     public const string Live = "live";
+
+    /// <summary>
+    /// An async projection stopped at an event it failed on (<see cref="PoisonEventPolicy.Stop"/>): its views stay before
+    /// that event (<see cref="ProjectionStatus.StoppedAt"/>) until the projection is fixed and its process restarted.
+    /// </summary>
+    public const string Stopped = "stopped";
 }

@@ -31,4 +31,26 @@ public abstract partial class ProjectionContract
         Assert.Contains("folded on read", verify.Message, StringComparison.Ordinal);
         Assert.NotNull(await host.Views.FindAsync<TallyView>(stream, Ct)); // still read, by folding its stream
     }
+
+    [Fact]
+    public async Task An_async_projection_told_to_stop_reads_stopped_at_the_poison_event_in_status()
+    {
+        await using var host = await StartHostAsync(es =>
+        {
+            TallyDecider.Register(es.Events);
+            es.AddProjection(new FragileTallyProjection(), ProjectionLifecycle.Async, onPoisonEvent: PoisonEventPolicy.Stop);
+        });
+        await Add(host.Store, "tally-s", 2, 2);
+        var poison = await Add(host.Store, "tally-s", 13, 15);
+        await Add(host.Store, "tally-s", 1, 16);
+
+        var status = await host.WaitForStatusAsync("fragile-tally", s => s.State != "running", TimeSpan.FromSeconds(30));
+
+        Assert.Equal(("stopped", 1, (long?)poison.Position), (status.State, status.DeadLetters, status.StoppedAt));
+        Assert.True(status.Position < poison.Position && status.Lag > 0, $"{status}");
+        var letter = Assert.Single(await host.ProjectionStore.ReadDeadLettersAsync("fragile-tally", Ct));
+        Assert.Equal((poison.Position, "tally-s"), (letter.Position, letter.StreamId));
+        Assert.Contains("Thirteen", letter.Error, StringComparison.Ordinal);
+        Assert.True((await host.ProjectionStore.ReadStateAsync("fragile-tally", Ct)).ServingPosition < poison.Position);
+    }
 }
