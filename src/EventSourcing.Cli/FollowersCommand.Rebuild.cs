@@ -19,9 +19,12 @@ public static partial class FollowersCommand
     /// </summary>
     private static List<ProjectionRegistration> Stored(CliContext context, IReadOnlyList<ProjectionRegistration> selected, string verb, bool quiet = false)
     {
-        foreach (var live in selected.Where(r => r.Lifecycle == ProjectionLifecycle.Live).Where(_ => !quiet))
+        if (!quiet)
         {
-            context.Console.MarkupLineInterpolated($"[yellow]{live.Name}[/] is live: its views are folded on read, so there is nothing to {verb}.");
+            foreach (var live in selected.Where(r => r.Lifecycle == ProjectionLifecycle.Live))
+            {
+                context.Console.MarkupLineInterpolated($"[yellow]{live.Name}[/] is live: its views are folded on read, so there is nothing to {verb}.");
+            }
         }
 
         return [.. selected.Where(r => r.Lifecycle != ProjectionLifecycle.Live)];
