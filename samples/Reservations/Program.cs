@@ -17,7 +17,7 @@ var followersCommand = FollowersCommand.Handles(args); // `followers ...`, or `p
 var builder = WebApplication.CreateBuilder(followersCommand ? [] : args);
 if (followersCommand)
 {
-    builder.Configuration["Logging:LogLevel:Default"] = "Warning"; // the verbs print their own output
+    builder.UseFollowersCommandLogging(); // log lines to standard error, warnings and errors only: standard output is the verb's
 }
 
 builder.WebHost.ConfigureKestrel(kestrel =>
@@ -38,6 +38,7 @@ builder.Services.AddOpenApi();
 var app = builder.Build();
 if (await app.Services.RunFollowersCommandAsync(args) is { } exitCode)
 {
+    await app.DisposeAsync(); // writes out the log lines still queued
     return exitCode; // dotnet run --project samples/Reservations -- followers list | status | rebuild | verify | replay
 }
 

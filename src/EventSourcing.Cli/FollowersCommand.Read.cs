@@ -56,11 +56,16 @@ public static partial class FollowersCommand
             var table = new Table().AddColumns("Name", "Position", "Head", "Lag", "State", "Dead letters");
             foreach (var status in statuses)
             {
-                var state = status.RebuildPosition is { } rebuilt ? $"{status.State} (at {rebuilt})" : status.State;
+                var state = (status.RebuildPosition ?? status.StoppedAt) is { } at ? $"{status.State} (at {at})" : status.State;
                 table.AddRow(Markup.Escape(status.Name), $"{status.Position}", $"{status.Head}", $"{status.Lag}", state, $"{status.DeadLetters}");
             }
 
             context.Console.Write(table);
+            if (statuses.Any(s => s.State == ProjectionStates.Stopped))
+            {
+                context.Console.MarkupLine($"A stopped projection waits at the event it failed on ([bold]{Verb} dead-letters <projection>[/] shows it): once the projection is fixed, restarting the application projects from that event on.");
+            }
+
             if (reactors.Count > 0)
             {
                 WriteReactors(context.Console, reactors);

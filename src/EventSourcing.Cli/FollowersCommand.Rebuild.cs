@@ -11,18 +11,41 @@ public static partial class FollowersCommand
 {
     private static Argument<string[]> NamesArgument() => new("names") { Description = "The projections.", Arity = ArgumentArity.ZeroOrMore };
 
-    private static Option<bool> AllOption() => new("--all") { Description = "Every projection." };
+    private static Option<bool> AllOption() => new("--all") { Description = "Every projection (live ones are skipped: they are folded on read, nothing is stored)." };
+
+    /// <summary>
+    /// The stored projections of <paramref name="selected"/>: each live one is left out with a line saying so (unless
+    /// <paramref name="quiet"/>), since its views are folded on read and nothing is stored to <paramref name="verb"/>.
+    /// </summary>
+    private static List<ProjectionRegistration> Stored(CliContext context, IReadOnlyList<ProjectionRegistration> selected, string verb, bool quiet = false)
+    {
+        if (!quiet)
+        {
+            foreach (var live in selected.Where(r => r.Lifecycle == ProjectionLifecycle.Live))
+            {
+                context.Console.MarkupLineInterpolated($"[yellow]{live.Name}[/] is live: its views are folded on read, so there is nothing to {verb}.");
+            }
+        }
+
+        return [.. selected.Where(r => r.Lifecycle != ProjectionLifecycle.Live)];
+    }
 
     private static Command RebuildCommand(CliContext context)
     {
         var names = NamesArgument();
         var all = AllOption();
         var yes = new Option<bool>("--yes", "-y") { Description = "Do not ask for confirmation (for scripts)." };
-        var command = new Command("rebuild", "Rebuilds projections blue/green: the serving views stay readable until the swap; an interrupted rebuild resumes.") { names, all, yes };
+        var command = new Command("rebuild", "Rebuilds projections blue/green: the serving views stay readable until the swap; an interrupted rebuild resumes; live projections are skipped.") { names, all, yes };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var selected = context.Select(parse.GetValue(names) ?? [], parse.GetValue(all));
+            var requested = context.Select(parse.GetValue(names) ?? [], parse.GetValue(all));
             context.WarnInMemory();
+            var selected = Stored(context, requested, "rebuild");
+            if (selected.Count == 0)
+            {
+                return Done;
+            }
+
             if (!parse.GetValue(yes))
             {
                 if (!context.Console.Profile.Capabilities.Interactive)
@@ -55,10 +78,10 @@ public static partial class FollowersCommand
         var names = NamesArgument();
         var all = AllOption();
         var json = JsonOption();
-        var command = new Command("verify", "Rebuilds projections into a scratch generation and compares every view with the serving one; exit code 1 when any differs.") { names, all, json };
+        var command = new Command("verify", "Rebuilds projections into a scratch generation and compares every view with the serving one; exit code 1 when any differs; live projections are skipped.") { names, all, json };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var selected = context.Select(parse.GetValue(names) ?? [], parse.GetValue(all));
+            var selected = Stored(context, context.Select(parse.GetValue(names) ?? [], parse.GetValue(all)), "verify", quiet: parse.GetValue(json));
             var verifier = context.Services.GetRequiredService<ProjectionVerifier>();
             var results = new List<VerifyResult>();
             foreach (var registration in selected)

@@ -36,6 +36,8 @@ public static partial class FollowersCommand
     /// Runs the verb in <paramref name="args"/> when the first argument is <c>followers</c> (or <c>projections</c>) and
     /// returns its exit code; returns null otherwise, so the application starts normally. In <c>Program.cs</c>:
     /// <code>if (await app.Services.RunFollowersCommandAsync(args) is { } exitCode) return exitCode;</code>
+    /// With <see cref="UseFollowersCommandLogging"/> on the application's builder, its log lines go to standard error and
+    /// standard output holds the verb's output alone.
     /// </summary>
     public static async Task<int?> RunFollowersCommandAsync(this IServiceProvider services, string[] args, IAnsiConsole? console = null, CancellationToken cancellationToken = default)
     {

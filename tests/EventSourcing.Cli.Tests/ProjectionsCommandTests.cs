@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using EventSourcing.Events;
 using EventSourcing.Marten.Hosting;
 using EventSourcing.Projections;
@@ -14,7 +15,7 @@ public sealed class ProjectionsCommandTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static async Task<ProjectionHost> StartAsync(bool clocked = false)
+    private static async Task<ProjectionHost> StartAsync(bool clocked = false, bool live = false)
     {
         var host = await ProjectionHost.StartAsync(es =>
         {
@@ -24,6 +25,11 @@ public sealed class ProjectionsCommandTests
             if (clocked)
             {
                 es.AddProjection(new ClockedTallyProjection());
+            }
+
+            if (live)
+            {
+                es.AddProjection(new TallySumProjection(), ProjectionLifecycle.Live);
             }
 
             es.UseInMemory();
@@ -39,6 +45,14 @@ public sealed class ProjectionsCommandTests
         var exitCode = await host.Services.RunProjectionsCommandAsync(["projections", .. args], console, Ct);
         return (exitCode, console.Output);
     }
+
+    /// <summary>The words of a table's line, without its borders.</summary>
+    private static string[] Cells(string line) => Regex.Split(line, "[^A-Za-z0-9-]+").Where(cell => cell.Length > 0).ToArray();
+
+    private static string[] Row(string table, string name) => Cells(table.Split('\n').Single(line => line.Contains($" {name} ", StringComparison.Ordinal)));
+
+    private static async Task<int> ServingGenerationAsync(ProjectionHost host, string projection) =>
+        (await host.ProjectionStore.ReadStateAsync(projection, Ct)).ServingGeneration;
 
     [Fact]
     public async Task Other_arguments_are_left_to_the_application()
@@ -162,5 +176,116 @@ public sealed class ProjectionsCommandTests
 
         Assert.Equal(1, code);
         Assert.Contains("unavailable", output, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task List_and_status_show_a_live_projection_as_live_in_the_table_and_the_json()
+    {
+        await using var host = await StartAsync(live: true);
+        var head = await host.Store.ReadHeadPositionAsync(Ct);
+
+        var (listCode, list) = await RunAsync(host, "list");
+        var (listJsonCode, listJson) = await RunAsync(host, "list", "--json");
+        var (statusCode, status) = await RunAsync(host, "status");
+        var (statusJsonCode, statusJson) = await RunAsync(host, "status", "--json");
+        var listed = JsonDocument.Parse(listJson).RootElement.EnumerateArray().Single(e => e.GetProperty("name").GetString() == "tally-sum");
+        var stated = JsonDocument.Parse(statusJson).RootElement.EnumerateArray().Single(e => e.GetProperty("name").GetString() == "tally-sum");
+
+        Assert.Equal((0, 0, 0, 0), (listCode, listJsonCode, statusCode, statusJsonCode));
+        Assert.Equal(["tally-sum", "1", "live", "TallySum"], Row(list, "tally-sum"));
+        Assert.Equal("live", listed.GetProperty("lifecycle").GetString());
+        Assert.Equal(["tally-sum", $"{head}", $"{head}", "0", "live", "0"], Row(status, "tally-sum"));
+        Assert.Equal(["tally-view", $"{head}", $"{head}", "0", "running", "0"], Row(status, "tally-view"));
+        Assert.Equal(
+            ("live", "live", head, 0L),
+            (stated.GetProperty("lifecycle").GetString(), stated.GetProperty("state").GetString(), stated.GetProperty("position").GetInt64(), stated.GetProperty("lag").GetInt64()));
+    }
+
+    [Fact]
+    public async Task Rebuild_and_verify_of_a_live_projection_by_name_say_it_is_folded_on_read_and_exit_with_0()
+    {
+        await using var host = await StartAsync(live: true);
+
+        var (rebuildCode, rebuild) = await RunAsync(host, "rebuild", "tally-sum", "--yes");
+        var (unconfirmedCode, unconfirmed) = await RunAsync(host, "rebuild", "tally-sum"); // nothing to rebuild, nothing to confirm
+        var (verifyCode, verify) = await RunAsync(host, "verify", "tally-sum");
+        var (jsonCode, json) = await RunAsync(host, "verify", "tally-sum", "--json");
+
+        Assert.Equal((0, 0, 0, 0), (rebuildCode, unconfirmedCode, verifyCode, jsonCode));
+        Assert.Contains("tally-sum is live: its views are folded on read, so there is nothing to rebuild.", rebuild, StringComparison.Ordinal);
+        Assert.DoesNotContain("now serves", rebuild, StringComparison.Ordinal);
+        Assert.Contains("nothing to rebuild", unconfirmed, StringComparison.Ordinal);
+        Assert.DoesNotContain("--yes", unconfirmed, StringComparison.Ordinal);
+        Assert.Contains("tally-sum is live: its views are folded on read, so there is nothing to verify.", verify, StringComparison.Ordinal);
+        Assert.DoesNotContain("equal", verify, StringComparison.Ordinal);
+        Assert.Empty(JsonDocument.Parse(json).RootElement.EnumerateArray()); // the JSON holds verifications alone
+    }
+
+    [Fact]
+    public async Task Rebuild_and_verify_with_all_skip_the_live_projection_with_a_message_and_handle_the_others()
+    {
+        await using var host = await StartAsync(live: true);
+        var generation = await ServingGenerationAsync(host, "tally-view");
+
+        var (verifyCode, verify) = await RunAsync(host, "verify", "--all");
+        var (jsonCode, json) = await RunAsync(host, "verify", "--all", "--json");
+        var (rebuildCode, rebuild) = await RunAsync(host, "rebuild", "--all", "--yes");
+        var verified = JsonDocument.Parse(json).RootElement.EnumerateArray().ToList();
+
+        Assert.Equal((0, 0, 0), (verifyCode, jsonCode, rebuildCode));
+        Assert.Contains("tally-sum is live: its views are folded on read, so there is nothing to verify.", verify, StringComparison.Ordinal);
+        Assert.Contains("tally-view: equal", verify, StringComparison.Ordinal);
+        Assert.Contains("open-tallies: equal", verify, StringComparison.Ordinal);
+        Assert.Equal(["tally-view", "open-tallies"], verified.Select(r => r.GetProperty("projection").GetString()));
+        Assert.All(verified, r => Assert.True(r.GetProperty("equal").GetBoolean()));
+        Assert.Contains("tally-sum is live: its views are folded on read, so there is nothing to rebuild.", rebuild, StringComparison.Ordinal);
+        Assert.Contains("tally-view: rebuilt to position", rebuild, StringComparison.Ordinal);
+        Assert.Contains("open-tallies: rebuilt to position", rebuild, StringComparison.Ordinal);
+        Assert.DoesNotContain("generation 0", rebuild, StringComparison.Ordinal);
+        Assert.DoesNotContain("tally-sum: rebuilt", rebuild, StringComparison.Ordinal);
+        Assert.NotEqual(generation, await ServingGenerationAsync(host, "tally-view"));
+    }
+
+    [Fact]
+    public async Task Status_shows_a_projection_stopped_at_a_poison_event_as_stopped_at_the_events_position()
+    {
+        await using var host = await ProjectionHost.StartAsync(es =>
+        {
+            TallyDecider.Register(es.Events);
+            es.AddProjection(new TallyViewProjection());
+            es.AddProjection(new FragileTallyProjection(), ProjectionLifecycle.Async, onPoisonEvent: PoisonEventPolicy.Stop);
+            es.UseInMemory();
+        });
+        await host.Store.AppendAsync("tally-s", ExpectedVersion.NoStream, [new TallyIncreased(2, 2)], EventMetadata.Empty, Ct);
+        var poison = await host.Store.AppendAsync("tally-s", ExpectedVersion.Any, [new TallyIncreased(13, 15)], EventMetadata.Empty, Ct);
+        var last = await host.Store.AppendAsync("tally-s", ExpectedVersion.Any, [new TallyIncreased(1, 16)], EventMetadata.Empty, Ct);
+        await host.WaitForAsync(last.Position, "tally-view");
+        await host.WaitForStatusAsync("fragile-tally", s => s.State != "running", TimeSpan.FromSeconds(10));
+
+        var (code, table) = await RunAsync(host, "status");
+        var (jsonCode, json) = await RunAsync(host, "status", "--json");
+        var stopped = JsonDocument.Parse(json).RootElement.EnumerateArray().Single(e => e.GetProperty("name").GetString() == "fragile-tally");
+        var row = Row(table, "fragile-tally");
+
+        Assert.Equal((0, 0), (code, jsonCode));
+        Assert.Equal(["stopped", "at", $"{poison.Position}", "1"], row[4..]);
+        Assert.Equal($"{last.Position}", row[2]);
+        Assert.True(long.Parse(row[1], System.Globalization.CultureInfo.InvariantCulture) < poison.Position, table);
+        Assert.Equal("running", Row(table, "tally-view")[4]);
+        Assert.Contains("A stopped projection waits at the event it failed on", table, StringComparison.Ordinal);
+        Assert.Equal(("stopped", 1), (stopped.GetProperty("state").GetString(), stopped.GetProperty("deadLetters").GetInt32()));
+        Assert.Equal(poison.Position, stopped.GetProperty("stoppedAt").GetInt64());
+    }
+
+    /// <summary>A live projection: folded from its stream on every read, nothing stored.</summary>
+    private sealed record TallySum(string Id, int Total);
+
+    private sealed class TallySumProjection : Projection<TallySum>
+    {
+        public override string Name => "tally-sum";
+
+        public override IEnumerable<string> ViewIds(EventEnvelope envelope) => envelope.Data is TallyIncreased ? [envelope.StreamId] : [];
+
+        public override TallySum? Evolve(string id, TallySum? view, EventEnvelope envelope) => new(id, ((TallyIncreased)envelope.Data).Total);
     }
 }

@@ -4,6 +4,7 @@ using EventSourcing.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Polly;
 
 namespace EventSourcing.Projections;
 
@@ -12,7 +13,8 @@ namespace EventSourcing.Projections;
 /// follows the log from the serving generation's checkpoint, applies pages of events and commits views and checkpoint
 /// together. After a rebuild swaps generations it simply continues from the new generation's checkpoint. Failing
 /// events are dead-lettered (or stop the projection) as the registration says; other errors are retried with a pause
-/// growing to 5 seconds, logged.
+/// growing to 5 seconds, logged. A projection that stops keeps the event it stopped at as a dead letter, past its
+/// checkpoint: status reads it as stopped there.
 /// </summary>
 public sealed partial class AsyncProjectionRunner : BackgroundService
 {
@@ -57,6 +59,34 @@ public sealed partial class AsyncProjectionRunner : BackgroundService
         catch (ProjectionFailedException failure)
         {
             LogStopped(_logger, failure, registration.Name);
+            await KeepStopAsync(registration, failure.Failure, retry, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Keeps the event the projection stopped at as a dead letter, without moving the checkpoint over it: what status reads
+    /// as <see cref="ProjectionStates.Stopped"/> at that event, from any process sharing the store.
+    /// </summary>
+    private async Task KeepStopAsync(ProjectionRegistration registration, DeadLetter failure, ResiliencePipeline retry, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await retry.ExecuteAsync(
+                async token =>
+                {
+                    var state = await _views.ReadStateAsync(registration.Name, token).ConfigureAwait(false);
+                    var batch = await _views.BeginAsync(registration.Name, state.ServingGeneration, token).ConfigureAwait(false);
+                    await using (batch.ConfigureAwait(false))
+                    {
+                        batch.DeadLetter(failure);
+                        await batch.CommitAsync(token).ConfigureAwait(false);
+                    }
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (cancellationToken.IsCancellationRequested)
+        {
+            // stopping
         }
     }
 

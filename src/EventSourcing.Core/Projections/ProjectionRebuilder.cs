@@ -27,13 +27,14 @@ public sealed partial class ProjectionRebuilder
 
     /// <summary>Rebuilds <paramref name="projection"/>, reporting progress; resumes an interrupted rebuild.</summary>
     /// <exception cref="UnknownProjectionException">No projection has that name.</exception>
+    /// <exception cref="NotSupportedException">The projection is live (<see cref="ProjectionLifecycle.Live"/>): nothing is stored to rebuild.</exception>
     /// <exception cref="ProjectionFailedException">An event failed and the rebuild policy is to stop (the default); the serving views are untouched and a later rebuild resumes.</exception>
     public async Task<RebuildResult> RebuildAsync(string projection, IProgress<RebuildProgress>? progress, CancellationToken cancellationToken)
     {
         var registration = _catalog.Get(projection);
         if (registration.Lifecycle == ProjectionLifecycle.Live)
         {
-            return new RebuildResult(projection, 0, 0, Resumed: false); // nothing stored: every read folds afresh
+            throw new NotSupportedException($"Projection '{projection}' is live: its views are folded on read, not stored, so there is nothing to rebuild.");
         }
 
         var state = await _views.ReadStateAsync(projection, cancellationToken).ConfigureAwait(false);

@@ -33,12 +33,14 @@ public sealed class ProjectionVerifier
     }
 
     /// <summary>Verifies <paramref name="projection"/>; the scratch generation is dropped afterwards.</summary>
+    /// <exception cref="UnknownProjectionException">No projection has that name.</exception>
+    /// <exception cref="NotSupportedException">The projection is live (<see cref="ProjectionLifecycle.Live"/>): no stored views to compare.</exception>
     public async Task<VerifyResult> VerifyAsync(string projection, IProgress<RebuildProgress>? progress, CancellationToken cancellationToken)
     {
         var registration = _catalog.Get(projection);
         if (registration.Lifecycle == ProjectionLifecycle.Live)
         {
-            return new VerifyResult(projection, true, 0, [], string.Empty);
+            throw new NotSupportedException($"Projection '{projection}' is live: its views are folded on read, not stored, so there is nothing to verify.");
         }
 
         var scratch = await _views.StartGenerationAsync(projection, scratch: true, cancellationToken).ConfigureAwait(false);

@@ -10,7 +10,10 @@ namespace EventSourcing.Marten.Projections;
 /// Runs one of the application's projections inside Marten: on the async daemon (which owns the shard on one node,
 /// HotCold, and commits our views and checkpoint with its progression) or inline in the append's transaction. Events
 /// are re-read through the <see cref="MartenEventStore"/> so that they are deserialized exactly as every other reader
-/// sees them; the daemon's batch only says which positions to project.
+/// sees them; the daemon's batch only says which positions to project. An async projection that stops at an event
+/// (<see cref="PoisonEventPolicy.Stop"/>) keeps it as a dead letter, committed on its own since the daemon's transaction
+/// is rolled back: past the checkpoint, it is what status reads as stopped there, from any process. The daemon tries
+/// the page again later and stops at the same event until the projection is fixed.
 /// </summary>
 internal sealed class MartenProjectionAdapter(
     ProjectionRegistration registration,
@@ -42,9 +45,29 @@ internal sealed class MartenProjectionAdapter(
         }
 
         var batch = views().BatchOn(operations, registration.Name, generations.Serving, trackCheckpoint: true);
-        await ProjectionApplier.ApplyAsync(registration.Projection, envelopes, batch, registration.OnPoisonEvent, timeProvider, cancellation).ConfigureAwait(false);
+        try
+        {
+            await ProjectionApplier.ApplyAsync(registration.Projection, envelopes, batch, registration.OnPoisonEvent, timeProvider, cancellation).ConfigureAwait(false);
+        }
+        catch (ProjectionFailedException failure)
+        {
+            await KeepStopAsync(generations.Serving, failure.Failure, cancellation).ConfigureAwait(false);
+            throw;
+        }
+
         batch.Checkpoint(last);
         await batch.CommitAsync(cancellation).ConfigureAwait(false);
+    }
+
+    /// <summary>Stores the letter of the event the projection stopped at, in a session of its own; the checkpoint stays before it.</summary>
+    private async Task KeepStopAsync(int generation, DeadLetter failure, CancellationToken cancellation)
+    {
+        var batch = await views().BeginAsync(registration.Name, generation, cancellation).ConfigureAwait(false);
+        await using (batch.ConfigureAwait(false))
+        {
+            batch.DeadLetter(failure);
+            await batch.CommitAsync(cancellation).ConfigureAwait(false);
+        }
     }
 
     private async Task ApplyInlineAsync(IDocumentOperations operations, IReadOnlyList<IEvent> appended, CancellationToken cancellation)

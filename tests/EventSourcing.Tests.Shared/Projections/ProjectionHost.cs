@@ -59,6 +59,26 @@ public sealed class ProjectionHost : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The projection's status once <paramref name="until"/> holds, looked at again whenever a checkpoint may have moved;
+    /// after <paramref name="timeout"/>, its last status, for the test to assert on.
+    /// </summary>
+    public async Task<ProjectionStatus> WaitForStatusAsync(string projection, Func<ProjectionStatus, bool> until, TimeSpan timeout)
+    {
+        var reader = _services.GetRequiredService<ProjectionStatusReader>();
+        var deadline = DateTimeOffset.UtcNow + timeout;
+        while (true)
+        {
+            var status = (await reader.ReadAsync(TestContext.Current.CancellationToken)).Single(s => s.Name == projection);
+            if (until(status) || DateTimeOffset.UtcNow >= deadline)
+            {
+                return status;
+            }
+
+            await ProjectionStore.WaitForChangeAsync(TimeSpan.FromMilliseconds(100), TestContext.Current.CancellationToken);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var service in Enumerable.Reverse(_started))
