@@ -45,12 +45,12 @@ public abstract class Reactor
 
 public interface IKeyStore
 {
-    Task<byte[]?> FindAsync(string subjectId, CancellationToken cancellationToken);
+    Task<byte[]?> FindAsync(string subjectId, CancellationToken cancellationToken = default);
     byte[]? Find(string subjectId);
-    Task<byte[]> GetOrCreateAsync(string subjectId, CancellationToken cancellationToken);
+    Task<byte[]> GetOrCreateAsync(string subjectId, CancellationToken cancellationToken = default);
     byte[] GetOrCreate(string subjectId);
-    Task<bool> DeleteAsync(string subjectId, CancellationToken cancellationToken);
-    Task<int> RewrapAsync(MasterKey newMasterKey, CancellationToken cancellationToken);
+    Task<bool> DeleteAsync(string subjectId, CancellationToken cancellationToken = default);
+    Task<int> RewrapAsync(MasterKey newMasterKey, CancellationToken cancellationToken = default);
 }
 
 public interface IIdempotencyStore

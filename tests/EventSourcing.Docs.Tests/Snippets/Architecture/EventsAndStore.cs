@@ -13,16 +13,16 @@ public sealed record EventEnvelope(Guid EventId, string StreamId, long StreamVer
 
 public interface IEventWriter
 {
-    Task<AppendResult> AppendAsync(string streamId, ExpectedVersion expectedVersion, IReadOnlyList<object> events, EventMetadata metadata, CancellationToken cancellationToken);
+    Task<AppendResult> AppendAsync(string streamId, ExpectedVersion expectedVersion, IReadOnlyList<object> events, EventMetadata metadata, CancellationToken cancellationToken = default);
 }
 
 public interface IEventReader
 {
-    IAsyncEnumerable<EventEnvelope> ReadStreamAsync(string streamId, long fromVersion, CancellationToken cancellationToken);
-    IAsyncEnumerable<EventEnvelope> ReadAllAsync(long fromPosition, CancellationToken cancellationToken);
-    IAsyncEnumerable<EventEnvelope> SubscribeAllAsync(long fromPosition, CancellationToken cancellationToken) => FollowAsync(fromPosition, null, cancellationToken).SelectMany(page => page.Events);
-    IAsyncEnumerable<LogPage> FollowAsync(long fromPosition, IReadOnlySet<string>? eventTypes, CancellationToken cancellationToken);
-    Task<long> ReadHeadPositionAsync(CancellationToken cancellationToken);
+    IAsyncEnumerable<EventEnvelope> ReadStreamAsync(string streamId, long fromVersion, CancellationToken cancellationToken = default);
+    IAsyncEnumerable<EventEnvelope> ReadAllAsync(long fromPosition, CancellationToken cancellationToken = default);
+    IAsyncEnumerable<EventEnvelope> SubscribeAllAsync(long fromPosition, CancellationToken cancellationToken = default) => FollowAsync(fromPosition, null, cancellationToken).SelectMany(page => page.Events);
+    IAsyncEnumerable<LogPage> FollowAsync(long fromPosition, IReadOnlySet<string>? eventTypes, CancellationToken cancellationToken = default);
+    Task<long> ReadHeadPositionAsync(CancellationToken cancellationToken = default);
 }
 
 public sealed record LogPage(IReadOnlyList<EventEnvelope> Events, long Through, bool CaughtUp);
