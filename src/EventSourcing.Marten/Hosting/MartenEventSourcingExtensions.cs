@@ -134,7 +134,8 @@ public static partial class MartenEventSourcingExtensions
                 () => (MartenProjectionStore)services.GetRequiredService<IProjectionStore>(),
                 () => (MartenEventStore)services.GetRequiredService<IEventStore>(),
                 registry,
-                time);
+                time,
+                services.GetRequiredService<EventSourcingJson>());
             options.Projections.Add(
                 adapter,
                 registration.Lifecycle == ProjectionLifecycle.Inline ? JasperFx.Events.Projections.ProjectionLifecycle.Inline : JasperFx.Events.Projections.ProjectionLifecycle.Async,
