@@ -50,13 +50,6 @@ public sealed class PersonalDataQueryException : NotSupportedException
     {
     }
 
-    /// <summary>Creates the error with a message of its own.</summary>
-    public PersonalDataQueryException(string message, Exception? innerException)
-        : base(message, innerException)
-    {
-        Member = string.Empty;
-    }
-
     /// <summary>The personal field the query compared (<c>Type.Property</c>).</summary>
     public string Member { get; }
 }
