@@ -95,7 +95,7 @@ public sealed class EventSourcingBuilder
             var time = services.GetRequiredService<TimeProvider>();
             return new InMemoryEventStore(services.GetRequiredService<IEventSerializer>(), time)
             {
-                Inline = new InlineProjector(services.GetRequiredService<ProjectionCatalog>(), services.GetRequiredService<IProjectionStore>(), time),
+                Inline = new InlineProjector(services.GetRequiredService<ProjectionCatalog>(), services.GetRequiredService<IProjectionStore>(), time, services.GetRequiredService<EventSourcingJson>()),
             };
         });
     }

@@ -61,7 +61,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IViewReader>(provider => new ViewReader(catalog, provider.GetRequiredService<IProjectionStore>(), provider.GetRequiredService<IEventReader>(), provider.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ProjectionRebuilder>();
         services.AddSingleton<ProjectionStatusReader>();
-        services.AddSingleton(provider => new ProjectionVerifier(catalog, provider.GetRequiredService<IEventReader>(), provider.GetRequiredService<IProjectionStore>(), builder.SerializerOptions, provider.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(provider => new ProjectionVerifier(catalog, provider.GetRequiredService<IEventReader>(), provider.GetRequiredService<IProjectionStore>(), builder.SerializerOptions, provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<EventSourcingJson>()));
         if (builder.RunsAsyncProjections && catalog.All.Any(r => r.Lifecycle == ProjectionLifecycle.Async))
         {
             services.AddSingleton<AsyncProjectionRunner>();

@@ -22,6 +22,12 @@ internal sealed class PersonalDataConverter<T>(Func<PersonalDataProtector> prote
 
         var subject = PersonalDataScope.CurrentSubject
             ?? throw new InvalidOperationException($"{scope} is personal data, but neither its object nor any object around it has a [DataSubject] property with a value.");
+        if (PersonalDataScope.IsErasing(subject))
+        {
+            writer.WriteStringValue(PersonalDataProtector.ErasedMarker); // a copy of data read before its subject was forgotten
+            return;
+        }
+
         var plaintext = JsonSerializer.SerializeToUtf8Bytes(value, options.GetTypeInfo(typeof(T)));
         try
         {

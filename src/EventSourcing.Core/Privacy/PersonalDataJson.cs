@@ -91,6 +91,9 @@ public static class PersonalDataJson
     /// <summary>Whether the value read last on this thread (since <see cref="ResetThreadState"/>) met an erased personal value; resets it.</summary>
     public static bool TakeErased() => PersonalDataScope.TakeErased();
 
+    /// <summary>Whether <paramref name="member"/> of <paramref name="type"/> is <see cref="PersonalDataAttribute"/> data (on the property or its record parameter).</summary>
+    internal static bool IsPersonal(Type type, string member) => PlanFor(type).Personal.ContainsKey(member);
+
     /// <summary>Clears this thread's serialization state; call before a read that must not see what a failed one left.</summary>
     public static void ResetThreadState() => PersonalDataScope.Reset();
 

@@ -60,10 +60,14 @@ public sealed class PersonalDataProtector : IDisposable
     /// False when one of them was forgotten (and may not get a new key): writing a value of theirs will then fail with
     /// <see cref="SubjectForgottenException"/>, so a store can find out before it takes anything (a sequence number) for the write.
     /// </summary>
-    public async Task<bool> PrepareWriteAsync(IEnumerable<string> subjects, CancellationToken cancellationToken)
+    public async Task<bool> PrepareWriteAsync(IEnumerable<string> subjects, CancellationToken cancellationToken) =>
+        (await PrepareWriteCoreAsync(subjects, cancellationToken).ConfigureAwait(false)).Count == 0;
+
+    /// <summary>As <see cref="PrepareWriteAsync"/>; returns the subjects that were forgotten (and may not get a new key).</summary>
+    internal async Task<IReadOnlySet<string>> PrepareWriteCoreAsync(IEnumerable<string> subjects, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(subjects);
-        var allHaveKeys = true;
+        var forgotten = new HashSet<string>(StringComparer.Ordinal);
         foreach (var subject in subjects.Distinct(StringComparer.Ordinal))
         {
             if (_cache.TryGet(subject, out var cached) && cached.HasKey)
@@ -79,11 +83,11 @@ public sealed class PersonalDataProtector : IDisposable
             catch (SubjectForgottenException)
             {
                 _cache.Set(subject, null, readAt, stamp); // the write decides: an erased value may be stored again, a real one may not
-                allHaveKeys = false;
+                forgotten.Add(subject);
             }
         }
 
-        return allHaveKeys;
+        return forgotten;
     }
 
     /// <summary>Loads the keys of the subjects whose values appear in <paramref name="json"/>, ahead of reading it.</summary>

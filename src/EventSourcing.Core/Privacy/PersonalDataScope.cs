@@ -3,7 +3,8 @@ namespace EventSourcing.Privacy;
 /// <summary>
 /// Per-thread state of one serialization. System.Text.Json serializes an object graph on one thread, synchronously.
 /// <list type="bullet">
-/// <item>Writing: the data subject of the objects being written (innermost wins).</item>
+/// <item>Writing: the data subject of the objects being written (innermost wins), and the subjects whose values are to
+/// be written erased (<see cref="EraseWhileWriting"/>).</item>
 /// <item>Reading: every protected value read (its subject, and whether it was erased) is an entry, until the object
 /// that owns it checks it. An object with a <see cref="DataSubjectAttribute"/> checks that every value read inside it
 /// belongs to its subject and consumes them; an object with only a <see cref="PersonalDataErasedAttribute"/> flag
@@ -33,6 +34,9 @@ internal static class PersonalDataScope
     [ThreadStatic]
     private static bool _outermostErased;
 
+    [ThreadStatic]
+    private static IReadOnlySet<string>? _erasing;
+
     /// <summary>The subject of the innermost object being written that names one.</summary>
     public static string? CurrentSubject
     {
@@ -53,6 +57,20 @@ internal static class PersonalDataScope
 
             return null;
         }
+    }
+
+    /// <summary>Whether values of <paramref name="subject"/> are written erased on this thread now.</summary>
+    public static bool IsErasing(string subject) => _erasing?.Contains(subject) == true;
+
+    /// <summary>
+    /// Until disposed, values of <paramref name="subjects"/> written on this thread are written as the erased marker, not
+    /// encrypted (System.Text.Json writes a value on the calling thread, synchronously).
+    /// </summary>
+    public static ErasingScope EraseWhileWriting(IReadOnlySet<string> subjects)
+    {
+        var previous = _erasing;
+        _erasing = subjects;
+        return new ErasingScope(previous);
     }
 
     public static void Enter(string? subject) => (_subjects ??= new Stack<string?>()).Push(subject);
@@ -181,6 +199,12 @@ internal static class PersonalDataScope
         }
 
         entries.RemoveRange(kept, entries.Count - kept);
+    }
+
+    /// <summary>Ends an <see cref="EraseWhileWriting"/>.</summary>
+    public readonly struct ErasingScope(IReadOnlySet<string>? previous) : IDisposable
+    {
+        public void Dispose() => _erasing = previous;
     }
 
     /// <summary>One value read: its subject (null for an erased marker or a summary), where, whether erased, and the depth of the object that claimed it.</summary>

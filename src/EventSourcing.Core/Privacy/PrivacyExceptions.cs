@@ -27,3 +27,29 @@ public sealed class SubjectForgottenException(string subjectId)
     /// <summary>The forgotten subject.</summary>
     public string SubjectId { get; } = subjectId;
 }
+
+/// <summary>
+/// A query of views compared a <see cref="PersonalDataAttribute"/> field. Such a field is stored encrypted, with a fresh
+/// nonce per value, so no store can compare it (PostgreSQL would silently match nothing, memory would match the
+/// decrypted value); every store refuses the query alike.
+/// </summary>
+public sealed class PersonalDataQueryException : NotSupportedException
+{
+    /// <summary>Creates the error for <paramref name="member"/> (<c>Type.Property</c>).</summary>
+    public PersonalDataQueryException(string member)
+        : base($"Views cannot be queried by {member}: it is [PersonalData], stored encrypted under its data subject's key with a fresh " +
+            "nonce per value, so a store cannot compare it (PostgreSQL would match nothing; no index of it is kept, as one would outlive " +
+            "a forget). Query by fields that are not personal (an id, the [DataSubject]) and compare personal values on the views returned.")
+    {
+        Member = member;
+    }
+
+    /// <summary>Creates the error.</summary>
+    public PersonalDataQueryException()
+        : this("a personal field")
+    {
+    }
+
+    /// <summary>The personal field the query compared (<c>Type.Property</c>).</summary>
+    public string Member { get; }
+}

@@ -1,5 +1,6 @@
 using EventSourcing.Events;
 using EventSourcing.Hosting;
+using EventSourcing.Privacy;
 using EventSourcing.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -25,14 +26,14 @@ public sealed partial class AsyncProjectionRunner : BackgroundService
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
 
-    /// <summary>Creates the runner.</summary>
-    public AsyncProjectionRunner(ProjectionCatalog catalog, IEventReader events, IProjectionStore views, TimeProvider? timeProvider = null, ILogger<AsyncProjectionRunner>? logger = null)
+    /// <summary>Creates the runner; with <paramref name="personalData"/>, views of subjects forgotten while their events were being applied are written erased.</summary>
+    public AsyncProjectionRunner(ProjectionCatalog catalog, IEventReader events, IProjectionStore views, TimeProvider? timeProvider = null, ILogger<AsyncProjectionRunner>? logger = null, EventSourcingJson? personalData = null)
     {
         _catalog = catalog ?? throw new ArgumentNullException(nameof(catalog));
         _events = events ?? throw new ArgumentNullException(nameof(events));
         _views = views ?? throw new ArgumentNullException(nameof(views));
         _timeProvider = timeProvider ?? TimeProvider.System;
-        _builder = new GenerationBuilder(events, views, _timeProvider, catalog.RebuildPageSize);
+        _builder = new GenerationBuilder(events, views, _timeProvider, catalog.RebuildPageSize, personalData);
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
 

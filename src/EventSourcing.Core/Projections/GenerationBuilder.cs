@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
+using EventSourcing.Privacy;
 using EventSourcing.Storage;
 
 namespace EventSourcing.Projections;
@@ -11,7 +12,7 @@ namespace EventSourcing.Projections;
 /// generation's checkpoint, apply them, commit views and checkpoint together, repeat until a pass finds nothing new.
 /// An interrupted build resumes from the last committed page. Used by rebuild, verify and catch-up.
 /// </summary>
-internal sealed class GenerationBuilder(IEventReader events, IProjectionStore views, TimeProvider timeProvider, int buildPageSize)
+internal sealed class GenerationBuilder(IEventReader events, IProjectionStore views, TimeProvider timeProvider, int buildPageSize, EventSourcingJson? personalData)
 {
     /// <summary>Events per committed page when following the log live.</summary>
     public const int PageSize = 1_000;
@@ -66,7 +67,7 @@ internal sealed class GenerationBuilder(IEventReader events, IProjectionStore vi
         var batch = await views.BeginAsync(registration.Name, generation, cancellationToken).ConfigureAwait(false);
         await using (batch.ConfigureAwait(false))
         {
-            await ProjectionApplier.ApplyAsync(registration.Projection, page, batch, policy, timeProvider, cancellationToken).ConfigureAwait(false);
+            await ProjectionApplier.ApplyAsync(registration.Projection, page, batch, policy, timeProvider, personalData, cancellationToken).ConfigureAwait(false);
             await batch.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
 

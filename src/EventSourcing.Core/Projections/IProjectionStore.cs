@@ -34,7 +34,10 @@ public interface IProjectionStore
     Task<TView?> FindAsync<TView>(string projection, int generation, string id, CancellationToken cancellationToken)
         where TView : class;
 
-    /// <summary>The live views of a generation that match <paramref name="predicate"/>.</summary>
+    /// <summary>
+    /// The live views of a generation that match <paramref name="predicate"/>. A predicate that reads a
+    /// <see cref="Privacy.PersonalDataAttribute"/> field is refused with <see cref="Privacy.PersonalDataQueryException"/>.
+    /// </summary>
     Task<IReadOnlyList<TView>> QueryAsync<TView>(string projection, int generation, Expression<Func<TView, bool>> predicate, CancellationToken cancellationToken)
         where TView : class;
 

@@ -9,7 +9,12 @@ public interface IViewReader
     Task<TView?> FindAsync<TView>(string id, CancellationToken cancellationToken)
         where TView : class;
 
-    /// <summary>The views of <typeparamref name="TView"/> that match <paramref name="predicate"/> (not for live projections).</summary>
+    /// <summary>
+    /// The views of <typeparamref name="TView"/> that match <paramref name="predicate"/> (not for live projections). The
+    /// predicate may not read a <see cref="Privacy.PersonalDataAttribute"/> field of the view: stored encrypted, it cannot be
+    /// compared, and every store refuses such a query alike.
+    /// </summary>
+    /// <exception cref="Privacy.PersonalDataQueryException">The predicate reads a personal field.</exception>
     Task<IReadOnlyList<TView>> QueryAsync<TView>(Expression<Func<TView, bool>> predicate, CancellationToken cancellationToken)
         where TView : class;
 

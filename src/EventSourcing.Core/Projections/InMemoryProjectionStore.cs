@@ -1,6 +1,7 @@
 using System.Linq.Expressions;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using EventSourcing.Privacy;
 
 namespace EventSourcing.Projections;
 
@@ -131,7 +132,7 @@ public sealed partial class InMemoryProjectionStore : IProjectionStore
     public Task<IReadOnlyList<TView>> QueryAsync<TView>(string projection, int generation, Expression<Func<TView, bool>> predicate, CancellationToken cancellationToken)
         where TView : class
     {
-        ArgumentNullException.ThrowIfNull(predicate);
+        PersonalDataQueries.EnsureNoPersonalFields(predicate); // as every store: it cannot be compared where it is stored encrypted
         StoredRecord[] records;
         lock (_lock)
         {

@@ -1,4 +1,5 @@
 using EventSourcing.Events;
+using EventSourcing.Privacy;
 using EventSourcing.Storage;
 
 namespace EventSourcing.Projections;
@@ -8,7 +9,7 @@ namespace EventSourcing.Projections;
 /// prepared first and committed only if all succeeded, and a failure fails the append. Events the serving generation
 /// has not seen yet (appended while a rebuild swapped generations) are applied first.
 /// </summary>
-internal sealed class InlineProjector(ProjectionCatalog catalog, IProjectionStore views, TimeProvider timeProvider)
+internal sealed class InlineProjector(ProjectionCatalog catalog, IProjectionStore views, TimeProvider timeProvider, EventSourcingJson? personalData)
 {
     private readonly ProjectionRegistration[] _inline = [.. catalog.All.Where(r => r.Lifecycle == ProjectionLifecycle.Inline)];
 
@@ -41,7 +42,7 @@ internal sealed class InlineProjector(ProjectionCatalog catalog, IProjectionStor
                 events.AddRange(appended);
                 var batch = await views.BeginAsync(registration.Name, state.ServingGeneration, cancellationToken).ConfigureAwait(false);
                 batches.Add(batch);
-                await ProjectionApplier.ApplyAsync(registration.Projection, events, batch, PoisonEventPolicy.Stop, timeProvider, cancellationToken).ConfigureAwait(false);
+                await ProjectionApplier.ApplyAsync(registration.Projection, events, batch, PoisonEventPolicy.Stop, timeProvider, personalData, cancellationToken).ConfigureAwait(false);
             }
 
             foreach (var batch in batches)

@@ -1,4 +1,5 @@
 using EventSourcing.Events;
+using EventSourcing.Privacy;
 
 namespace EventSourcing.Projections;
 
@@ -7,17 +8,23 @@ namespace EventSourcing.Projections;
 /// daemon, a rebuild, a verification): load every view the events touch, evolve in position order skipping events a
 /// view already holds, and put the changed records and the checkpoint in the same batch. An event is applied to all of
 /// its views or to none: if the projection throws, or the event cannot be read (<see cref="UnreadableEvent"/>), the
-/// event is dead-lettered (or the run stops) as a whole.
+/// event is dead-lettered (or the run stops) as a whole. Views holding personal data of a subject forgotten since their
+/// events were read are written as a read after the forget shows them (placeholders), never refused.
 /// </summary>
 internal static class ProjectionApplier
 {
-    /// <summary>Applies <paramref name="events"/> (in position order) to <paramref name="batch"/>; returns how many were dead-lettered.</summary>
+    /// <summary>
+    /// Applies <paramref name="events"/> (in position order) to <paramref name="batch"/>; returns how many were dead-lettered.
+    /// With <paramref name="personalData"/>, the changed views are checked against forgets that happened after their events
+    /// were read (<see cref="EventSourcingJson.EraseForgottenAsync"/>) before they are put.
+    /// </summary>
     public static async Task<int> ApplyAsync(
         IProjection projection,
         IReadOnlyList<EventEnvelope> events,
         IProjectionBatch batch,
         PoisonEventPolicy policy,
         TimeProvider timeProvider,
+        EventSourcingJson? personalData,
         CancellationToken cancellationToken)
     {
         if (events.Count == 0)
@@ -76,9 +83,21 @@ internal static class ProjectionApplier
             }
         }
 
-        foreach (var id in changed)
+        var puts = changed.Select(id => records[id]).ToArray();
+        if (personalData is not null && puts.Length > 0)
         {
-            batch.Put(records[id]);
+            // A subject forgotten after these events were read: their values were read in plaintext, and the key to
+            // write them with is gone. Write what a read after the forget shows instead.
+            var views = await personalData.EraseForgottenAsync([.. puts.Select(r => r.View)], cancellationToken).ConfigureAwait(false);
+            for (var i = 0; i < puts.Length; i++)
+            {
+                puts[i] = ReferenceEquals(views[i], puts[i].View) ? puts[i] : puts[i] with { View = views[i] };
+            }
+        }
+
+        foreach (var record in puts)
+        {
+            batch.Put(record);
         }
 
         batch.Checkpoint(events[^1].Position);

@@ -1,3 +1,4 @@
+using EventSourcing.Privacy;
 using EventSourcing.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -16,12 +17,12 @@ public sealed partial class ProjectionRebuilder
     private readonly GenerationBuilder _builder;
     private readonly ILogger _logger;
 
-    /// <summary>Creates the rebuilder.</summary>
-    public ProjectionRebuilder(ProjectionCatalog catalog, IEventReader events, IProjectionStore views, TimeProvider? timeProvider = null, ILogger<ProjectionRebuilder>? logger = null)
+    /// <summary>Creates the rebuilder; with <paramref name="personalData"/>, views of subjects forgotten during the rebuild are written erased.</summary>
+    public ProjectionRebuilder(ProjectionCatalog catalog, IEventReader events, IProjectionStore views, TimeProvider? timeProvider = null, ILogger<ProjectionRebuilder>? logger = null, EventSourcingJson? personalData = null)
     {
         _catalog = catalog ?? throw new ArgumentNullException(nameof(catalog));
         _views = views ?? throw new ArgumentNullException(nameof(views));
-        _builder = new GenerationBuilder(events, views, timeProvider ?? TimeProvider.System, catalog.RebuildPageSize);
+        _builder = new GenerationBuilder(events, views, timeProvider ?? TimeProvider.System, catalog.RebuildPageSize, personalData);
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
 

@@ -1,4 +1,5 @@
 using System.Linq.Expressions;
+using EventSourcing.Privacy;
 using EventSourcing.Storage;
 
 namespace EventSourcing.Projections;
@@ -23,6 +24,7 @@ internal sealed class ViewReader(ProjectionCatalog catalog, IProjectionStore vie
     public async Task<IReadOnlyList<TView>> QueryAsync<TView>(Expression<Func<TView, bool>> predicate, CancellationToken cancellationToken)
         where TView : class
     {
+        PersonalDataQueries.EnsureNoPersonalFields(predicate);
         var registration = catalog.ForView(typeof(TView));
         if (registration.Lifecycle == ProjectionLifecycle.Live)
         {

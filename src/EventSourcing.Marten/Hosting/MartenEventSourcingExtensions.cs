@@ -24,10 +24,10 @@ namespace EventSourcing.Marten.Hosting;
 public static partial class MartenEventSourcingExtensions
 {
     /// <summary>
-    /// Stores events in PostgreSQL at <paramref name="connectionString"/> through Marten. Schema creation follows
-    /// Marten's environment profiles: created or updated automatically in Development, not at all elsewhere, where it
-    /// is applied ahead of time (see docs/marten.md); set <c>AutoCreateSchemaObjects</c> in <paramref name="configure"/>
-    /// to choose explicitly. <paramref name="configure"/> runs last, to adjust Marten further. The connection string
+    /// Stores events in PostgreSQL at <paramref name="connectionString"/> through Marten. The schema (Marten's and the
+    /// library's tables) is created or updated when the host starts, in every environment, unless Marten's
+    /// <c>AutoCreateSchemaObjects</c> resolves to <c>None</c> (set in <paramref name="configure"/>, or by the JasperFx
+    /// environment profile): then nothing is created at run time and the schema is applied ahead of time (docs/marten.md). <paramref name="configure"/> runs last, to adjust Marten further. The connection string
     /// gets a 5 s connect timeout and automatic statement preparation unless it sets them itself
     /// (<see cref="MartenConventions.WithConnectionDefaults"/>), and the node's name as its Application Name unless it
     /// names one (then that name is the node's): see docs/reactors.md on failover.
@@ -104,8 +104,9 @@ public static partial class MartenEventSourcingExtensions
     /// <summary>
     /// Keeps the personal-data keys in a PostgreSQL database of their own, at <paramref name="connectionString"/>, instead of
     /// the event store's: then a backup of the events never holds a key, and the keys' backups can be kept for a shorter
-    /// time (see docs/privacy.md). The key table is created there on first use when Marten creates schema objects at run
-    /// time; otherwise apply it ahead of time (<see cref="PostgresKeyStore.ApplySchemaAsync"/>). Call with <c>UseMarten</c>.
+    /// time (see docs/privacy.md). The key table is created there when the host starts, as the rest of the schema is,
+    /// unless Marten's <c>AutoCreateSchemaObjects</c> resolves to <c>None</c>; then apply it ahead of time
+    /// (<see cref="PostgresKeyStore.ApplySchemaAsync"/>). Call with <c>UseMarten</c>.
     /// </summary>
     public static EventSourcingBuilder UseKeyDatabase(this EventSourcingBuilder builder, string connectionString)
     {
@@ -134,7 +135,8 @@ public static partial class MartenEventSourcingExtensions
                 () => (MartenProjectionStore)services.GetRequiredService<IProjectionStore>(),
                 () => (MartenEventStore)services.GetRequiredService<IEventStore>(),
                 registry,
-                time);
+                time,
+                services.GetRequiredService<EventSourcingJson>());
             options.Projections.Add(
                 adapter,
                 registration.Lifecycle == ProjectionLifecycle.Inline ? JasperFx.Events.Projections.ProjectionLifecycle.Inline : JasperFx.Events.Projections.ProjectionLifecycle.Async,
@@ -173,10 +175,20 @@ public static partial class MartenEventSourcingExtensions
     [LoggerMessage(Level = LogLevel.Warning, Message = "No personal-data master key is configured; using the fixed development key. Set EventSourcing:PersonalData:MasterKey (environment variable EventSourcing__PersonalData__MasterKey; 32 random bytes, base64) outside Development.")]
     private static partial void LogDevelopmentKey(ILogger logger);
 
-    /// <summary>Applies the schema when the host starts (unless schema creation is off), before the daemon starts its agents.</summary>
-    private sealed class SchemaStartup(IDocumentStore store, ILogger<SchemaStartup> logger) : IHostedService
+    /// <summary>
+    /// Applies the schema when the host starts (unless schema creation is off), before the daemon starts its agents:
+    /// Marten's, with the library's tables in it, and the key table in a key database of its own.
+    /// </summary>
+    private sealed class SchemaStartup(IDocumentStore store, IServiceProvider services, ILogger<SchemaStartup> logger) : IHostedService
     {
-        public Task StartAsync(CancellationToken cancellationToken) => MartenSchema.For(store).EnsureAsync(logger, cancellationToken);
+        public async Task StartAsync(CancellationToken cancellationToken)
+        {
+            await MartenSchema.For(store).EnsureAsync(logger, cancellationToken).ConfigureAwait(false);
+            if (services.GetService<KeyDatabase>() is not null && services.GetRequiredService<IKeyStore>() is PostgresKeyStore keys)
+            {
+                await keys.EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }

@@ -29,6 +29,7 @@ public sealed partial class PostgresKeyStore : WrappingKeyStore, IForgetNotifica
 
     private readonly Func<NpgsqlConnection> _connect;
     private readonly Func<CancellationToken, Task> _ensureSchema;
+    private readonly string? _missingSchema;
     private readonly ForgetListener _listener;
     private readonly ILogger _logger;
     private readonly string _table;
@@ -39,6 +40,7 @@ public sealed partial class PostgresKeyStore : WrappingKeyStore, IForgetNotifica
             (store ?? throw new ArgumentNullException(nameof(store))).Storage.Database.CreateConnection,
             store.Options.DatabaseSchemaName,
             cancellationToken => MartenSchema.For(store).EnsureAsync(NullLogger.Instance, cancellationToken),
+            missingSchema: null, // part of the event store's schema: its error says how to apply that
             masterKey,
             options,
             logger,
@@ -49,13 +51,18 @@ public sealed partial class PostgresKeyStore : WrappingKeyStore, IForgetNotifica
     /// <summary>
     /// Keeps the keys in the database of <paramref name="dataSource"/> (for example one of their own, so that the events'
     /// backups never hold keys), in <paramref name="schemaName"/>. With <paramref name="createSchema"/> the table is
-    /// created on first use; otherwise apply it ahead of time with <see cref="ApplySchemaAsync"/>.
+    /// created or brought up to date before the first operation (<c>UseKeyDatabase</c> does it when the host starts);
+    /// otherwise apply it ahead of time with <see cref="ApplySchemaAsync"/>, and until then every operation fails with an
+    /// error that says so.
     /// </summary>
     public PostgresKeyStore(NpgsqlDataSource dataSource, string schemaName, MasterKey masterKey, bool createSchema, PersonalDataOptions? options = null, ILogger? logger = null, TimeProvider? timeProvider = null)
         : this(
             (dataSource ?? throw new ArgumentNullException(nameof(dataSource))).CreateConnection,
             schemaName,
             createSchema ? null : _ => Task.CompletedTask,
+            $"The personal-data key table {schemaName}.{TableName} is missing or out of date in the key database ({{0}}). " +
+                "Apply it ahead of time with PostgresKeyStore.ApplySchemaAsync (see docs/marten.md and docs/privacy.md), " +
+                "or let it be created at run time (AutoCreateSchemaObjects other than None).",
             masterKey,
             options,
             logger,
@@ -63,7 +70,7 @@ public sealed partial class PostgresKeyStore : WrappingKeyStore, IForgetNotifica
     {
     }
 
-    private PostgresKeyStore(Func<NpgsqlConnection> connect, string schemaName, Func<CancellationToken, Task>? ensureSchema, MasterKey masterKey, PersonalDataOptions? options, ILogger? logger, TimeProvider? timeProvider)
+    private PostgresKeyStore(Func<NpgsqlConnection> connect, string schemaName, Func<CancellationToken, Task>? ensureSchema, string? missingSchema, MasterKey masterKey, PersonalDataOptions? options, ILogger? logger, TimeProvider? timeProvider)
         : base(masterKey, (options ?? new PersonalDataOptions()).AllowNewKeyAfterForget)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(schemaName);
@@ -71,6 +78,7 @@ public sealed partial class PostgresKeyStore : WrappingKeyStore, IForgetNotifica
         SchemaName = schemaName;
         _table = $"{schemaName}.{TableName}";
         _ensureSchema = ensureSchema ?? Once(ApplySchemaAsync);
+        _missingSchema = missingSchema;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _listener = new ForgetListener(connect, (options ?? new PersonalDataOptions()).ForgetPropagation, timeProvider ?? TimeProvider.System, _logger);
     }
@@ -89,6 +97,9 @@ public sealed partial class PostgresKeyStore : WrappingKeyStore, IForgetNotifica
 
     /// <inheritdoc />
     public ValueTask DisposeAsync() => _listener.DisposeAsync();
+
+    /// <summary>Creates or updates the key table now if this store creates it at run time (what its first operation would do).</summary>
+    internal Task EnsureSchemaAsync(CancellationToken cancellationToken) => _ensureSchema(cancellationToken);
 
     /// <inheritdoc />
     public override Task<bool> DeleteAsync(string subjectId, CancellationToken cancellationToken)
@@ -112,7 +123,7 @@ public sealed partial class PostgresKeyStore : WrappingKeyStore, IForgetNotifica
             await using var disposeReader = reader.ConfigureAwait(false);
             await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             return await reader.GetFieldValueAsync<bool>(0, cancellationToken).ConfigureAwait(false);
-        }, cancellationToken);
+        }, cancellationToken, _missingSchema);
     }
 
     /// <inheritdoc />
@@ -125,7 +136,7 @@ public sealed partial class PostgresKeyStore : WrappingKeyStore, IForgetNotifica
         var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await using var disposeReader = reader.ConfigureAwait(false);
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? Row(reader) : null;
-    }, cancellationToken);
+    }, cancellationToken, _missingSchema);
 
     /// <inheritdoc />
     protected override StoredKey? Read(string subjectId)
@@ -146,7 +157,7 @@ public sealed partial class PostgresKeyStore : WrappingKeyStore, IForgetNotifica
             var insert = InsertCommand(connection, subjectId, key);
             await using var disposeInsert = insert.ConfigureAwait(false);
             await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken, _missingSchema).ConfigureAwait(false);
 
         // A statement of its own: it sees the row that won, committed, even when this insert waited for it.
         return await ReadAsync(subjectId, cancellationToken).ConfigureAwait(false) ?? throw new InvalidOperationException($"The key of subject '{subjectId}' vanished while it was created.");
@@ -183,7 +194,7 @@ public sealed partial class PostgresKeyStore : WrappingKeyStore, IForgetNotifica
             }
 
             return rows;
-        }, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken, _missingSchema).ConfigureAwait(false);
         foreach (var row in all)
         {
             yield return row;
@@ -200,7 +211,7 @@ public sealed partial class PostgresKeyStore : WrappingKeyStore, IForgetNotifica
         command.Parameters.AddWithValue("wrapped", key.Wrapped);
         command.Parameters.AddWithValue("master", key.MasterKeyId);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-    }, cancellationToken);
+    }, cancellationToken, _missingSchema);
 
     private static StoredKey Row(NpgsqlDataReader reader) =>
 #pragma warning disable VSTHRD103 // the row is read whole: no I/O

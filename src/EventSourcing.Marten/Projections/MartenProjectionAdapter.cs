@@ -1,5 +1,6 @@
 using EventSourcing.Events;
 using EventSourcing.Marten.Storage;
+using EventSourcing.Privacy;
 using EventSourcing.Projections;
 using JasperFx.Events;
 using Marten;
@@ -20,7 +21,8 @@ internal sealed class MartenProjectionAdapter(
     Func<MartenProjectionStore> views,
     Func<MartenEventStore> events,
     EventTypeRegistry registry,
-    TimeProvider timeProvider) : global::Marten.Events.Projections.IProjection
+    TimeProvider timeProvider,
+    EventSourcingJson personalData) : global::Marten.Events.Projections.IProjection
 {
     public async Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> batchEvents, CancellationToken cancellation)
     {
@@ -47,7 +49,7 @@ internal sealed class MartenProjectionAdapter(
         var batch = views().BatchOn(operations, registration.Name, generations.Serving, trackCheckpoint: true);
         try
         {
-            await ProjectionApplier.ApplyAsync(registration.Projection, envelopes, batch, registration.OnPoisonEvent, timeProvider, cancellation).ConfigureAwait(false);
+            await ProjectionApplier.ApplyAsync(registration.Projection, envelopes, batch, registration.OnPoisonEvent, timeProvider, personalData, cancellation).ConfigureAwait(false);
         }
         catch (ProjectionFailedException failure)
         {
@@ -77,7 +79,7 @@ internal sealed class MartenProjectionAdapter(
         var (generations, _) = await MartenProjectionStore.ServingAsync(operations, registration.Name, cancellation).ConfigureAwait(false);
         var envelopes = appended.Where(e => e.Data is not null && registry.TryGetName(e.Data.GetType(), out _)).Select(ToEnvelope).ToList();
         var batch = views().BatchOn(operations, registration.Name, generations.Serving, trackCheckpoint: false);
-        await ProjectionApplier.ApplyAsync(registration.Projection, envelopes, batch, PoisonEventPolicy.Stop, timeProvider, cancellation).ConfigureAwait(false);
+        await ProjectionApplier.ApplyAsync(registration.Projection, envelopes, batch, PoisonEventPolicy.Stop, timeProvider, personalData, cancellation).ConfigureAwait(false);
         await batch.CommitAsync(cancellation).ConfigureAwait(false);
     }
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Linq.Expressions;
 using System.Runtime.CompilerServices;
+using EventSourcing.Privacy;
 using EventSourcing.Projections;
 using EventSourcing.Storage;
 using EventSourcing.Marten.Storage;
@@ -141,7 +142,15 @@ public sealed partial class MartenProjectionStore : IProjectionStore
     }, cancellationToken);
 
     /// <inheritdoc />
+    /// <exception cref="PersonalDataQueryException">The predicate compares a personal field: stored as ciphertext, it would match nothing.</exception>
     public Task<IReadOnlyList<TView>> QueryAsync<TView>(string projection, int generation, Expression<Func<TView, bool>> predicate, CancellationToken cancellationToken)
+        where TView : class
+    {
+        PersonalDataQueries.EnsureNoPersonalFields(predicate);
+        return QueryCoreAsync(projection, generation, predicate, cancellationToken);
+    }
+
+    private Task<IReadOnlyList<TView>> QueryCoreAsync<TView>(string projection, int generation, Expression<Func<TView, bool>> predicate, CancellationToken cancellationToken)
         where TView : class => MartenErrors.GuardAsync(async () =>
     {
         var session = _store.QuerySession();

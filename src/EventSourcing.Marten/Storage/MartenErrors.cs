@@ -52,10 +52,14 @@ internal static class MartenErrors
     private static bool IsMissingSchema(Exception exception) =>
         Postgres(exception)?.SqlState is PostgresErrorCodes.UndefinedTable or PostgresErrorCodes.UndefinedFunction;
 
-    private static InvalidOperationException MissingSchema(Exception exception) =>
-        new($"The event store's schema is missing or out of date in this database ({Postgres(exception)?.MessageText}). " +
-            "Apply it ahead of time (IDocumentStore.Storage.ApplyAllConfiguredChangesToDatabaseAsync(), see docs/marten.md), " +
-            "or let it be created at run time with AutoCreateSchemaObjects = CreateOrUpdate.", exception);
+    /// <summary>What a missing schema of the event store's database is, and how to apply it.</summary>
+    public const string EventStoreSchema =
+        "The event store's schema is missing or out of date in this database ({0}). " +
+        "Apply it ahead of time (IDocumentStore.Storage.ApplyAllConfiguredChangesToDatabaseAsync(), see docs/marten.md), " +
+        "or let it be created at run time (AutoCreateSchemaObjects other than None).";
+
+    private static InvalidOperationException MissingSchema(Exception exception, string? missingSchema) =>
+        new(string.Format(System.Globalization.CultureInfo.InvariantCulture, missingSchema ?? EventStoreSchema, Postgres(exception)?.MessageText), exception);
 
     /// <summary>
     /// Runs <paramref name="operation"/> on the database: a lost or refused connection, a shutdown or a timeout becomes
@@ -63,8 +67,10 @@ internal static class MartenErrors
     /// Cancelled, it stops waiting at once: Npgsql cancels a command by asking the server, so against a server that
     /// hangs a cancelled command would only end at its command timeout, then the connect timeout of the cancel request.
     /// The operation is left to end on its own (its connection is then dropped); whoever cancelled moves on.
+    /// <paramref name="missingSchema"/> says what is missing and how to apply it (<c>{0}</c>: the server's message);
+    /// by default the event store's schema (<see cref="EventStoreSchema"/>).
     /// </summary>
-    public static async Task<T> GuardAsync<T>(Func<Task<T>> operation, CancellationToken cancellationToken)
+    public static async Task<T> GuardAsync<T>(Func<Task<T>> operation, CancellationToken cancellationToken, string? missingSchema = null)
     {
         Task<T>? running = null;
         try
@@ -83,18 +89,19 @@ internal static class MartenErrors
         }
         catch (Exception exception) when (IsMissingSchema(exception))
         {
-            throw MissingSchema(exception);
+            throw MissingSchema(exception, missingSchema);
         }
     }
 
-    /// <inheritdoc cref="GuardAsync{T}(Func{Task{T}}, CancellationToken)"/>
-    public static Task GuardAsync(Func<Task> operation, CancellationToken cancellationToken) => GuardAsync(
+    /// <inheritdoc cref="GuardAsync{T}(Func{Task{T}}, CancellationToken, string)"/>
+    public static Task GuardAsync(Func<Task> operation, CancellationToken cancellationToken, string? missingSchema = null) => GuardAsync(
         async () =>
         {
             await operation().ConfigureAwait(false);
             return true;
         },
-        cancellationToken);
+        cancellationToken,
+        missingSchema);
 
     private static EventStoreUnavailableException Unavailable(Exception exception) =>
         new($"The PostgreSQL event store is unavailable: {exception.GetBaseException().Message}", exception);

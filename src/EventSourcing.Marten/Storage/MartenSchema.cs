@@ -5,8 +5,9 @@ using Microsoft.Extensions.Logging;
 namespace EventSourcing.Marten.Storage;
 
 /// <summary>
-/// Applies Marten's configured schema (events, documents, key tables) once per document store, before the first
-/// operation that needs it, unless schema creation is off (<c>AutoCreateSchemaObjects = None</c>: applied ahead of time).
+/// Applies Marten's configured schema (events, documents, the library's <c>es_*</c> tables) once per document store:
+/// when the host starts, or else before the first operation that needs it; unless schema creation is off
+/// (<c>AutoCreateSchemaObjects</c>, or the JasperFx profile it defaults to, is <c>None</c>: applied ahead of time).
 /// </summary>
 internal sealed partial class MartenSchema
 {

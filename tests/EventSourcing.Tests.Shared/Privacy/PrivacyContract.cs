@@ -11,7 +11,7 @@ using Microsoft.Extensions.Logging;
 namespace EventSourcing.Tests.Shared.Privacy;
 
 /// <summary>Crypto-shredding on every store, written once: events, views and snapshots; forgetting; keys.</summary>
-public abstract class PrivacyContract
+public abstract partial class PrivacyContract
 {
     protected static CancellationToken Ct => TestContext.Current.CancellationToken;
 

@@ -7,8 +7,9 @@ using Reservations.Tests.Infrastructure;
 namespace Reservations.Tests.Hosting;
 
 /// <summary>
-/// PostgreSQL from an empty database, as in Development (the other PostgreSQL tests start from a database whose
-/// schema was applied ahead of time): the app creates its schema as it starts, and must keep its promises meanwhile.
+/// PostgreSQL from an empty database, as by default in any environment (the other PostgreSQL tests start from a
+/// database whose schema was applied ahead of time): the app creates its schema as it starts, and must keep its
+/// promises meanwhile.
 /// </summary>
 public sealed class EmptyDatabaseTests(PostgresFixture postgres)
 {
