@@ -21,7 +21,7 @@ public sealed partial class InMemoryProjectionStore : IProjectionStore
     public InMemoryProjectionStore(JsonSerializerOptions json) => _json = json ?? throw new ArgumentNullException(nameof(json));
 
     /// <inheritdoc />
-    public Task<ProjectionState> ReadStateAsync(string projection, CancellationToken cancellationToken)
+    public Task<ProjectionState> ReadStateAsync(string projection, CancellationToken cancellationToken = default)
     {
         lock (_lock)
         {
@@ -32,7 +32,7 @@ public sealed partial class InMemoryProjectionStore : IProjectionStore
     }
 
     /// <inheritdoc />
-    public Task<int> StartGenerationAsync(string projection, bool scratch, CancellationToken cancellationToken)
+    public Task<int> StartGenerationAsync(string projection, bool scratch, CancellationToken cancellationToken = default)
     {
         lock (_lock)
         {
@@ -54,11 +54,11 @@ public sealed partial class InMemoryProjectionStore : IProjectionStore
     }
 
     /// <inheritdoc />
-    public Task<IProjectionBatch> BeginAsync(string projection, int generation, CancellationToken cancellationToken) =>
+    public Task<IProjectionBatch> BeginAsync(string projection, int generation, CancellationToken cancellationToken = default) =>
         Task.FromResult<IProjectionBatch>(new Batch(this, projection, generation));
 
     /// <inheritdoc />
-    public Task<int> SwapAsync(string projection, int generation, CancellationToken cancellationToken)
+    public Task<int> SwapAsync(string projection, int generation, CancellationToken cancellationToken = default)
     {
         int replaced;
         lock (_lock)
@@ -78,7 +78,7 @@ public sealed partial class InMemoryProjectionStore : IProjectionStore
     }
 
     /// <inheritdoc />
-    public Task DropGenerationAsync(string projection, int generation, CancellationToken cancellationToken)
+    public Task DropGenerationAsync(string projection, int generation, CancellationToken cancellationToken = default)
     {
         lock (_lock)
         {
@@ -99,7 +99,7 @@ public sealed partial class InMemoryProjectionStore : IProjectionStore
     }
 
     /// <inheritdoc />
-    public async IAsyncEnumerable<ViewRecord> ReadViewsAsync(string projection, int generation, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<ViewRecord> ReadViewsAsync(string projection, int generation, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await Task.CompletedTask.ConfigureAwait(false);
         StoredRecord[] records;
@@ -116,7 +116,7 @@ public sealed partial class InMemoryProjectionStore : IProjectionStore
     }
 
     /// <inheritdoc />
-    public Task<TView?> FindAsync<TView>(string projection, int generation, string id, CancellationToken cancellationToken)
+    public Task<TView?> FindAsync<TView>(string projection, int generation, string id, CancellationToken cancellationToken = default)
         where TView : class
     {
         StoredRecord? record;
@@ -129,7 +129,7 @@ public sealed partial class InMemoryProjectionStore : IProjectionStore
     }
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<TView>> QueryAsync<TView>(string projection, int generation, Expression<Func<TView, bool>> predicate, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<TView>> QueryAsync<TView>(string projection, int generation, Expression<Func<TView, bool>> predicate, CancellationToken cancellationToken = default)
         where TView : class
     {
         PersonalDataQueries.EnsureNoPersonalFields(predicate); // as every store: it cannot be compared where it is stored encrypted
@@ -149,7 +149,7 @@ public sealed partial class InMemoryProjectionStore : IProjectionStore
     }
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<DeadLetter>> ReadDeadLettersAsync(string projection, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<DeadLetter>> ReadDeadLettersAsync(string projection, CancellationToken cancellationToken = default)
     {
         lock (_lock)
         {
@@ -158,7 +158,7 @@ public sealed partial class InMemoryProjectionStore : IProjectionStore
     }
 
     /// <inheritdoc />
-    public Task DropDeadLettersAsync(string projection, long fromPosition, CancellationToken cancellationToken)
+    public Task DropDeadLettersAsync(string projection, long fromPosition, CancellationToken cancellationToken = default)
     {
         lock (_lock)
         {
@@ -169,7 +169,7 @@ public sealed partial class InMemoryProjectionStore : IProjectionStore
     }
 
     /// <inheritdoc />
-    public async Task WaitForChangeAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    public async Task WaitForChangeAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         try
         {

@@ -30,7 +30,7 @@ public sealed partial class ProjectionRebuilder
     /// <exception cref="UnknownProjectionException">No projection has that name.</exception>
     /// <exception cref="NotSupportedException">The projection is live (<see cref="ProjectionLifecycle.Live"/>): nothing is stored to rebuild.</exception>
     /// <exception cref="ProjectionFailedException">An event failed and the rebuild policy is to stop (the default); the serving views are untouched and a later rebuild resumes.</exception>
-    public async Task<RebuildResult> RebuildAsync(string projection, IProgress<RebuildProgress>? progress, CancellationToken cancellationToken)
+    public async Task<RebuildResult> RebuildAsync(string projection, IProgress<RebuildProgress>? progress, CancellationToken cancellationToken = default)
     {
         var registration = _catalog.Get(projection);
         if (registration.Lifecycle == ProjectionLifecycle.Live)

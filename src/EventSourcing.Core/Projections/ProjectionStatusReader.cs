@@ -10,7 +10,7 @@ namespace EventSourcing.Projections;
 public sealed class ProjectionStatusReader(ProjectionCatalog catalog, IProjectionStore views, IEventReader events)
 {
     /// <summary>The status of every registered projection, in registration order.</summary>
-    public async Task<IReadOnlyList<ProjectionStatus>> ReadAsync(CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ProjectionStatus>> ReadAsync(CancellationToken cancellationToken = default)
     {
         var head = await events.ReadHeadPositionAsync(cancellationToken).ConfigureAwait(false);
         var statuses = new List<ProjectionStatus>();

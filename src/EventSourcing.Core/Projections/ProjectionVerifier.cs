@@ -37,7 +37,7 @@ public sealed class ProjectionVerifier
     /// <summary>Verifies <paramref name="projection"/>; the scratch generation is dropped afterwards.</summary>
     /// <exception cref="UnknownProjectionException">No projection has that name.</exception>
     /// <exception cref="NotSupportedException">The projection is live (<see cref="ProjectionLifecycle.Live"/>): no stored views to compare.</exception>
-    public async Task<VerifyResult> VerifyAsync(string projection, IProgress<RebuildProgress>? progress, CancellationToken cancellationToken)
+    public async Task<VerifyResult> VerifyAsync(string projection, IProgress<RebuildProgress>? progress, CancellationToken cancellationToken = default)
     {
         var registration = _catalog.Get(projection);
         if (registration.Lifecycle == ProjectionLifecycle.Live)
@@ -76,7 +76,7 @@ public sealed class ProjectionVerifier
     }
 
     /// <summary>The canonical hash of the serving views of <paramref name="projection"/>: ids and view hashes, in id order.</summary>
-    public async Task<string> HashServingAsync(string projection, CancellationToken cancellationToken)
+    public async Task<string> HashServingAsync(string projection, CancellationToken cancellationToken = default)
     {
         var state = await _views.ReadStateAsync(projection, cancellationToken).ConfigureAwait(false);
         using var all = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);

@@ -7,7 +7,7 @@ namespace EventSourcing.Projections;
 /// <summary>The <see cref="IViewReader"/> over the projection store; live projections fold their stream on each read.</summary>
 internal sealed class ViewReader(ProjectionCatalog catalog, IProjectionStore views, IEventReader events, TimeProvider timeProvider) : IViewReader
 {
-    public async Task<TView?> FindAsync<TView>(string id, CancellationToken cancellationToken)
+    public async Task<TView?> FindAsync<TView>(string id, CancellationToken cancellationToken = default)
         where TView : class
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(id);
@@ -21,7 +21,7 @@ internal sealed class ViewReader(ProjectionCatalog catalog, IProjectionStore vie
         return await views.FindAsync<TView>(registration.Name, state.ServingGeneration, id, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<IReadOnlyList<TView>> QueryAsync<TView>(Expression<Func<TView, bool>> predicate, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<TView>> QueryAsync<TView>(Expression<Func<TView, bool>> predicate, CancellationToken cancellationToken = default)
         where TView : class
     {
         PersonalDataQueries.EnsureNoPersonalFields(predicate);
@@ -35,11 +35,11 @@ internal sealed class ViewReader(ProjectionCatalog catalog, IProjectionStore vie
         return await views.QueryAsync(registration.Name, state.ServingGeneration, predicate, cancellationToken).ConfigureAwait(false);
     }
 
-    public Task<bool> WaitForPositionAsync<TView>(long position, TimeSpan timeout, CancellationToken cancellationToken)
+    public Task<bool> WaitForPositionAsync<TView>(long position, TimeSpan timeout, CancellationToken cancellationToken = default)
         where TView : class =>
         WaitForPositionAsync(catalog.ForView(typeof(TView)).Name, position, timeout, cancellationToken);
 
-    public async Task<bool> WaitForPositionAsync(string projection, long position, TimeSpan timeout, CancellationToken cancellationToken)
+    public async Task<bool> WaitForPositionAsync(string projection, long position, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         if (catalog.Get(projection).Lifecycle == ProjectionLifecycle.Live)
         {

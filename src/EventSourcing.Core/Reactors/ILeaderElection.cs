@@ -14,10 +14,10 @@ public interface ILeaderElection
     /// Makes this process the one that runs <paramref name="follower"/>, unless another one is: null then. The leadership
     /// lasts until it is disposed, or until <see cref="ILeadership.Lost"/> says it was lost (its connection broke).
     /// </summary>
-    Task<ILeadership?> TryAcquireAsync(string follower, CancellationToken cancellationToken);
+    Task<ILeadership?> TryAcquireAsync(string follower, CancellationToken cancellationToken = default);
 
     /// <summary>The name of the process that runs <paramref name="follower"/> now, or null when none does.</summary>
-    Task<string?> FindLeaderAsync(string follower, CancellationToken cancellationToken);
+    Task<string?> FindLeaderAsync(string follower, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Leadership of a follower, held until disposed.</summary>
@@ -34,10 +34,10 @@ internal sealed class LocalLeaderElection(string node) : ILeaderElection
 
     public string Node { get; } = node;
 
-    public Task<ILeadership?> TryAcquireAsync(string follower, CancellationToken cancellationToken) =>
+    public Task<ILeadership?> TryAcquireAsync(string follower, CancellationToken cancellationToken = default) =>
         Task.FromResult<ILeadership?>(_held.TryAdd(follower, 0) ? new Held(this, follower) : null);
 
-    public Task<string?> FindLeaderAsync(string follower, CancellationToken cancellationToken) =>
+    public Task<string?> FindLeaderAsync(string follower, CancellationToken cancellationToken = default) =>
         Task.FromResult(_held.ContainsKey(follower) ? Node : null);
 
     private sealed class Held(LocalLeaderElection election, string follower) : ILeadership

@@ -14,10 +14,10 @@ public sealed partial class MartenProjectionStore
         private readonly List<DeadLetter> _deadLetters = [];
         private long _checkpoint;
 
-        public Task<IReadOnlyDictionary<string, ViewRecord>> LoadAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken) =>
+        public Task<IReadOnlyDictionary<string, ViewRecord>> LoadAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default) =>
             GuardedAsync(() => LoadCoreAsync(ids, cancellationToken), cancellationToken);
 
-        public Task CommitAsync(CancellationToken cancellationToken) => GuardedAsync(async () =>
+        public Task CommitAsync(CancellationToken cancellationToken = default) => GuardedAsync(async () =>
         {
             await CommitCoreAsync(cancellationToken).ConfigureAwait(false);
             return true;

@@ -45,7 +45,7 @@ public sealed partial class MartenProjectionStore : IProjectionStore
     }
 
     /// <inheritdoc />
-    public Task<ProjectionState> ReadStateAsync(string projection, CancellationToken cancellationToken) => MartenErrors.GuardAsync(async () =>
+    public Task<ProjectionState> ReadStateAsync(string projection, CancellationToken cancellationToken = default) => MartenErrors.GuardAsync(async () =>
     {
         var session = _store.QuerySession();
         await using var dispose = session.ConfigureAwait(false);
@@ -60,7 +60,7 @@ public sealed partial class MartenProjectionStore : IProjectionStore
     }, cancellationToken);
 
     /// <inheritdoc />
-    public Task<int> StartGenerationAsync(string projection, bool scratch, CancellationToken cancellationToken) =>
+    public Task<int> StartGenerationAsync(string projection, bool scratch, CancellationToken cancellationToken = default) =>
         UpdateGenerationsAsync(projection, generations =>
         {
             if (!scratch && generations.Building is { } building)
@@ -78,14 +78,14 @@ public sealed partial class MartenProjectionStore : IProjectionStore
         }, null, cancellationToken);
 
     /// <inheritdoc />
-    public async Task<IProjectionBatch> BeginAsync(string projection, int generation, CancellationToken cancellationToken)
+    public async Task<IProjectionBatch> BeginAsync(string projection, int generation, CancellationToken cancellationToken = default)
     {
         await Task.CompletedTask.ConfigureAwait(false);
         return new MartenBatch(Table(projection), _store.LightweightSession(), ownsSession: true, projection, generation, trackCheckpoint: true);
     }
 
     /// <inheritdoc />
-    public Task<int> SwapAsync(string projection, int generation, CancellationToken cancellationToken) =>
+    public Task<int> SwapAsync(string projection, int generation, CancellationToken cancellationToken = default) =>
         UpdateGenerationsAsync(projection, generations =>
         {
             var replaced = generations.Serving;
@@ -99,7 +99,7 @@ public sealed partial class MartenProjectionStore : IProjectionStore
         }, SwapLock(projection), cancellationToken);
 
     /// <inheritdoc />
-    public Task DropGenerationAsync(string projection, int generation, CancellationToken cancellationToken) => MartenErrors.GuardAsync(async () =>
+    public Task DropGenerationAsync(string projection, int generation, CancellationToken cancellationToken = default) => MartenErrors.GuardAsync(async () =>
     {
         var session = _store.LightweightSession();
         await using var dispose = session.ConfigureAwait(false);
@@ -121,7 +121,7 @@ public sealed partial class MartenProjectionStore : IProjectionStore
     }, cancellationToken);
 
     /// <inheritdoc />
-    public async IAsyncEnumerable<ViewRecord> ReadViewsAsync(string projection, int generation, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<ViewRecord> ReadViewsAsync(string projection, int generation, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var session = _store.QuerySession();
         await using var dispose = session.ConfigureAwait(false);
@@ -133,7 +133,7 @@ public sealed partial class MartenProjectionStore : IProjectionStore
     }
 
     /// <inheritdoc />
-    public Task<TView?> FindAsync<TView>(string projection, int generation, string id, CancellationToken cancellationToken)
+    public Task<TView?> FindAsync<TView>(string projection, int generation, string id, CancellationToken cancellationToken = default)
         where TView : class => MartenErrors.GuardAsync(async () =>
     {
         var session = _store.QuerySession();
@@ -143,7 +143,7 @@ public sealed partial class MartenProjectionStore : IProjectionStore
 
     /// <inheritdoc />
     /// <exception cref="PersonalDataQueryException">The predicate compares a personal field: stored as ciphertext, it would match nothing.</exception>
-    public Task<IReadOnlyList<TView>> QueryAsync<TView>(string projection, int generation, Expression<Func<TView, bool>> predicate, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<TView>> QueryAsync<TView>(string projection, int generation, Expression<Func<TView, bool>> predicate, CancellationToken cancellationToken = default)
         where TView : class
     {
         PersonalDataQueries.EnsureNoPersonalFields(predicate);
@@ -159,7 +159,7 @@ public sealed partial class MartenProjectionStore : IProjectionStore
     }, cancellationToken);
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<DeadLetter>> ReadDeadLettersAsync(string projection, CancellationToken cancellationToken) => MartenErrors.GuardAsync<IReadOnlyList<DeadLetter>>(async () =>
+    public Task<IReadOnlyList<DeadLetter>> ReadDeadLettersAsync(string projection, CancellationToken cancellationToken = default) => MartenErrors.GuardAsync<IReadOnlyList<DeadLetter>>(async () =>
     {
         var session = _store.QuerySession();
         await using var dispose = session.ConfigureAwait(false);
@@ -168,7 +168,7 @@ public sealed partial class MartenProjectionStore : IProjectionStore
     }, cancellationToken);
 
     /// <inheritdoc />
-    public Task DropDeadLettersAsync(string projection, long fromPosition, CancellationToken cancellationToken) => MartenErrors.GuardAsync(async () =>
+    public Task DropDeadLettersAsync(string projection, long fromPosition, CancellationToken cancellationToken = default) => MartenErrors.GuardAsync(async () =>
     {
         var session = _store.LightweightSession();
         await using var dispose = session.ConfigureAwait(false);
@@ -178,7 +178,7 @@ public sealed partial class MartenProjectionStore : IProjectionStore
 
     /// <inheritdoc />
     /// <remarks>Checkpoints move in other processes too, so this waits a short interval rather than for a signal.</remarks>
-    public Task WaitForChangeAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
+    public Task WaitForChangeAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
         Task.Delay(timeout < TimeSpan.FromMilliseconds(50) ? timeout : TimeSpan.FromMilliseconds(50), cancellationToken);
 
     /// <summary>A batch inside a unit of work someone else commits (the daemon's or the append's transaction).</summary>

@@ -60,7 +60,7 @@ internal sealed partial class PostgresLeaderElection : ILeaderElection
 
     public string Node { get; }
 
-    public async Task<ILeadership?> TryAcquireAsync(string follower, CancellationToken cancellationToken)
+    public async Task<ILeadership?> TryAcquireAsync(string follower, CancellationToken cancellationToken = default)
     {
         var connection = _store.Storage.Database.CreateConnection();
         try
@@ -127,7 +127,7 @@ internal sealed partial class PostgresLeaderElection : ILeaderElection
         }
     }
 
-    public async Task<string?> FindLeaderAsync(string follower, CancellationToken cancellationToken)
+    public async Task<string?> FindLeaderAsync(string follower, CancellationToken cancellationToken = default)
     {
         var connection = _store.Storage.Database.CreateConnection();
         await using var disposeConnection = connection.ConfigureAwait(false);
