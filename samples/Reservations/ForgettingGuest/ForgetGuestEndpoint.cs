@@ -1,3 +1,4 @@
+using EventSourcing.Erasure;
 using EventSourcing.Privacy;
 using Reservations.Security;
 

@@ -13,6 +13,8 @@ namespace Reservations.GettingReservation;
 /// </summary>
 internal static class DecisionWait
 {
+    private static readonly TimeSpan LookAgain = TimeSpan.FromMilliseconds(20);
+
     /// <summary>
     /// The position of the reservation's last event once it is decided (confirmed, rejected or cancelled), waiting for the
     /// reactor while it is not, at most <paramref name="timeout"/>: then the position of its last event as it is (0 when
@@ -34,14 +36,31 @@ internal static class DecisionWait
             return last.Position;
         }
 
-        // Second hop: the day's answer is below the head now; once the reactor has passed the head, the decision is stored.
-        var head = await events.ReadHeadPositionAsync(cancellationToken);
-        if (!await reactors.WaitForAsync(ConfirmationReactor.ReactorName, head, Left(), cancellationToken))
+        // Second hop: the day's answer lies past the placement. Once the reactor has passed the head as this process reads it,
+        // the decision is stored, unless the answer lay past that head (on PostgreSQL a process reads the log only up to
+        // where no transaction in flight can still commit): then look again, until the decision is there or time is up.
+        while (true)
         {
-            return last.Position;
-        }
+            var head = await events.ReadHeadPositionAsync(cancellationToken);
+            if (!await reactors.WaitForAsync(ConfirmationReactor.ReactorName, head, Left(), cancellationToken))
+            {
+                return last.Position;
+            }
 
-        return (await LastEventAsync(id, events, cancellationToken))?.Position ?? last.Position;
+            var now = await LastEventAsync(id, events, cancellationToken);
+            if (now is not { Data: ReservationPlaced })
+            {
+                return now?.Position ?? last.Position;
+            }
+
+            var left = Left();
+            if (left <= TimeSpan.Zero)
+            {
+                return last.Position;
+            }
+
+            await Task.Delay(left < LookAgain ? left : LookAgain, timeProvider, cancellationToken);
+        }
     }
 
     private static async Task<EventEnvelope?> LastEventAsync(Guid id, IEventReader events, CancellationToken cancellationToken)

@@ -34,6 +34,13 @@ public static class GetReservationEndpoint
 
         // A position past the log's end is not refused: on PostgreSQL a node reads the log only up to where no transaction
         // in flight can still commit, so a position another node's write just returned may be past it for a moment.
+        if (decided is true)
+        {
+            var started = timeProvider.GetTimestamp();
+            position = Math.Max(position, await DecisionWait.WaitForReactorAsync(id, events, reactors, timeProvider, timeout, cancellationToken));
+            timeout -= timeProvider.GetElapsedTime(started);
+        }
+
         var upToDate = true;
         if (position > 0)
         {

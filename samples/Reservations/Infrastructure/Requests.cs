@@ -1,7 +1,6 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.RegularExpressions;
+using EventSourcing.Events;
 using Reservations.Security;
 
 namespace Reservations;
@@ -32,10 +31,7 @@ public static partial class Requests
         }
 
         // The key cannot hold a line break, so the last line is the key and everything before it the client.
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"idempotency-key\n{Clients.Scope(context)}\n{key}"));
-        hash[6] = (byte)((hash[6] & 0x0F) | 0x80);
-        hash[8] = (byte)((hash[8] & 0x3F) | 0x80);
-        return new Guid(hash.AsSpan(0, 16), bigEndian: true);
+        return EventIds.FromName($"idempotency-key\n{Clients.Scope(context)}\n{key}");
     }
 
     /// <summary>The version of <c>If-Match</c> (<c>"3"</c>, <c>W/"3"</c> or <c>3</c>); null without one or for <c>*</c>.</summary>

@@ -7,6 +7,14 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace EventSourcing.Deciders;
 
+/// <summary>The metadata a command's events carry.</summary>
+internal static class CommandMetadata
+{
+    /// <summary><paramref name="given"/>, with the id of an <see cref="IIdempotentCommand"/> as its command id when it has none.</summary>
+    public static EventMetadata Of(object? command, EventMetadata given) =>
+        given.CommandId is null && command is IIdempotentCommand { CommandId: var id } && id != Guid.Empty ? given with { CommandId = id } : given;
+}
+
 /// <summary>One command type's way to its decider: the stream it names and the handler that decides it.</summary>
 internal sealed record CommandRoute(
     Type CommandType,
@@ -62,11 +70,7 @@ internal sealed class CommandSender(IServiceProvider services, CommandRouteTable
         ArgumentNullException.ThrowIfNull(command);
         ArgumentNullException.ThrowIfNull(metadata);
         var pipeline = _pipelines.GetOrAdd(command.GetType(), Create);
-        if (metadata.CommandId is null && command is IIdempotentCommand { CommandId: var id } && id != Guid.Empty)
-        {
-            metadata = metadata with { CommandId = id };
-        }
-
+        metadata = CommandMetadata.Of(command, metadata);
         var expected = command is IVersionedCommand { ExpectedVersion: { } version } ? ExpectedVersion.Exact(version) : ExpectedVersion.Any;
         return pipeline.SendAsync(command, metadata, expected, cancellationToken);
     }

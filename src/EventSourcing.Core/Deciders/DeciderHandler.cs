@@ -47,7 +47,7 @@ public sealed partial class DeciderHandler<TCommand, TEvent, TState>
 
     /// <summary>Handles <paramref name="command"/> on <paramref name="streamId"/>; a command implementing <see cref="IIdempotentCommand"/> carries its id into the metadata.</summary>
     public Task<CommandResult> HandleAsync(string streamId, TCommand command, CancellationToken cancellationToken = default) =>
-        HandleAsync(streamId, command, MetadataOf(command), cancellationToken);
+        HandleAsync(streamId, command, CommandMetadata.Of(command, EventMetadata.Empty), cancellationToken);
 
     /// <summary>Handles <paramref name="command"/> on <paramref name="streamId"/>, stamping the appended events with <paramref name="metadata"/>.</summary>
     /// <exception cref="DomainException">The decider refused the command; nothing was stored.</exception>
@@ -189,9 +189,6 @@ public sealed partial class DeciderHandler<TCommand, TEvent, TState>
 
         return builder.Build();
     }
-
-    private static EventMetadata MetadataOf(TCommand command) =>
-        command is IIdempotentCommand { CommandId: var id } && id != Guid.Empty ? new EventMetadata { CommandId = id } : EventMetadata.Empty;
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Conflict on stream {StreamId}; deciding again (retry {Retry} of {MaxRetries})")]
     private static partial void LogConflict(ILogger logger, string streamId, int retry, int maxRetries);

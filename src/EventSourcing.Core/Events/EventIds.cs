@@ -19,6 +19,22 @@ public static class EventIds
         Span<byte> input = stackalloc byte[20];
         commandId.TryWriteBytes(input, bigEndian: true, out _);
         BinaryPrimitives.WriteInt32BigEndian(input[16..], index);
+        return FromHashOf(input);
+    }
+
+    /// <summary>
+    /// A name-based (RFC 9562 version 8) UUID: the first 16 bytes of the SHA-256 of <paramref name="name"/>'s UTF-8, for
+    /// ids that must come out the same each time they are derived (a command id from an idempotency key, or from the
+    /// event a reactor handles). Put every part of the name in it, separated so that no two names can run together.
+    /// </summary>
+    public static Guid FromName(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return FromHashOf(System.Text.Encoding.UTF8.GetBytes(name));
+    }
+
+    private static Guid FromHashOf(ReadOnlySpan<byte> input)
+    {
         Span<byte> hash = stackalloc byte[32];
         SHA256.HashData(input, hash);
         hash[6] = (byte)((hash[6] & 0x0F) | 0x80); // version 8

@@ -34,7 +34,7 @@ public sealed class SystemTextJsonEventSerializer : IEventSerializer
     {
         ArgumentException.ThrowIfNullOrEmpty(eventType);
         var type = _registry.Resolve(eventType, out var upcasters);
-        Privacy.PersonalDataJson.ResetThreadState();
+        using var read = Privacy.PersonalDataJson.BeginRead();
         try
         {
             if (upcasters.Count == 0)
@@ -42,7 +42,7 @@ public sealed class SystemTextJsonEventSerializer : IEventSerializer
                 var value = JsonSerializer.Deserialize(data, type, _options);
                 return new DeserializedEvent(eventType, value ?? throw new JsonException("The stored event is JSON null."))
                 {
-                    PersonalDataErased = Privacy.PersonalDataJson.TakeErased(),
+                    PersonalDataErased = read.Erased,
                 };
             }
 
@@ -53,7 +53,7 @@ public sealed class SystemTextJsonEventSerializer : IEventSerializer
             }
 
             var upcast = json.Deserialize(type, _options) ?? throw new JsonException("The upcast event is JSON null.");
-            return new DeserializedEvent(upcasters[^1].ToName, upcast) { PersonalDataErased = Privacy.PersonalDataJson.TakeErased() };
+            return new DeserializedEvent(upcasters[^1].ToName, upcast) { PersonalDataErased = read.Erased };
         }
         catch (JsonException exception)
         {

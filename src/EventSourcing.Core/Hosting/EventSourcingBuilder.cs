@@ -1,3 +1,4 @@
+using EventSourcing.Erasure;
 using System.Text.Json;
 using EventSourcing.Commands;
 using EventSourcing.Deciders;
@@ -93,10 +94,8 @@ public sealed class EventSourcingBuilder
         return UseStore(services =>
         {
             var time = services.GetRequiredService<TimeProvider>();
-            return new InMemoryEventStore(services.GetRequiredService<IEventSerializer>(), time)
-            {
-                Inline = new InlineProjector(services.GetRequiredService<ProjectionCatalog>(), services.GetRequiredService<IProjectionStore>(), time, services.GetRequiredService<EventSourcingJson>()),
-            };
+            var inline = new InlineProjector(services.GetRequiredService<ProjectionCatalog>(), services.GetRequiredService<IProjectionStore>(), time, services.GetRequiredService<EventSourcingJson>());
+            return new InMemoryEventStore(services.GetRequiredService<IEventSerializer>(), time, inline.IsEmpty ? null : inline);
         });
     }
 
@@ -201,8 +200,8 @@ public sealed class EventSourcingBuilder
     }
 
     /// <summary>
-    /// Sets how many events a rebuild, a verification or a catch-up from behind applies per committed page (default
-    /// 10,000): larger pages write views touched by many events less often and resume from further back after an
+    /// Sets how many events a rebuild or a verification applies per committed page (default 10,000; the in-memory runner
+    /// following the log commits at most 1,000 per page, however far behind it is): larger pages write views touched by many events less often and resume from further back after an
     /// interruption; memory grows with the page (about two pages of events are held while reading ahead).
     /// </summary>
     public EventSourcingBuilder SetRebuildPageSize(int events)

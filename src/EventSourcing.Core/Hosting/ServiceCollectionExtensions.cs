@@ -1,5 +1,6 @@
 using EventSourcing.Commands;
 using EventSourcing.Deciders;
+using EventSourcing.Erasure;
 using EventSourcing.Events;
 using EventSourcing.Privacy;
 using EventSourcing.Projections;

@@ -10,7 +10,7 @@ public interface IForgetNotifications
 {
     /// <summary>
     /// The longest time after a forget commits during which a process may still use the forgotten subject's cached key.
-    /// <see cref="PersonalDataEraser.ForgetAsync"/> returns only once it has passed.
+    /// <see cref="Erasure.PersonalDataEraser.ForgetAsync"/> returns only once it has passed.
     /// </summary>
     TimeSpan PropagationBound { get; }
 

@@ -88,14 +88,18 @@ public static class PersonalDataJson
         return subjects;
     }
 
-    /// <summary>Whether the value read last on this thread (since <see cref="ResetThreadState"/>) met an erased personal value; resets it.</summary>
-    public static bool TakeErased() => PersonalDataScope.TakeErased();
+    /// <summary>
+    /// Starts one read on this thread: what a failed read left behind is cleared, and <see cref="ErasedRead.Erased"/>
+    /// then says whether the value read met an erased personal value. The serializer that reads owns the scope.
+    /// </summary>
+    internal static ErasedRead BeginRead()
+    {
+        PersonalDataScope.Reset();
+        return default;
+    }
 
     /// <summary>Whether <paramref name="member"/> of <paramref name="type"/> is <see cref="PersonalDataAttribute"/> data (on the property or its record parameter).</summary>
     internal static bool IsPersonal(Type type, string member) => PlanFor(type).Personal.ContainsKey(member);
-
-    /// <summary>Clears this thread's serialization state; call before a read that must not see what a failed one left.</summary>
-    public static void ResetThreadState() => PersonalDataScope.Reset();
 
     /// <summary>
     /// The misuses of the attributes in <paramref name="root"/> and the objects it may hold, one message each: a
@@ -244,4 +248,16 @@ public static class PersonalDataJson
             : type.IsGenericType && typeof(IEnumerable).IsAssignableFrom(type) ? type.GetGenericArguments()[^1]
             : null;
     }
+}
+
+/// <summary>One read by a serializer (<see cref="PersonalDataJson.BeginRead"/>): whether it met an erased value, then nothing left behind.</summary>
+internal readonly struct ErasedRead : IDisposable
+{
+    /// <summary>Whether the value read since the scope began met an erased personal value (asked once, after the read).</summary>
+#pragma warning disable CA1822 // the state is the thread's, read through the scope that owns it
+    public bool Erased => PersonalDataScope.TakeErased();
+#pragma warning restore CA1822
+
+    /// <summary>Clears this thread's read state.</summary>
+    public void Dispose() => PersonalDataScope.Reset();
 }

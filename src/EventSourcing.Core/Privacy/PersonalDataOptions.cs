@@ -33,7 +33,7 @@ public sealed class PersonalDataOptions
     /// <summary>
     /// With a key store several processes share (PostgreSQL): the longest time after a forget commits during which another
     /// process may still use the subject's cached key. Each process confirms four times within it that it has heard of
-    /// every forget, and trusts its cached keys only while it has; <see cref="PersonalDataEraser.ForgetAsync"/> returns
+    /// every forget, and trusts its cached keys only while it has; <see cref="Erasure.PersonalDataEraser.ForgetAsync"/> returns
     /// once it has passed. Default 1 second.
     /// </summary>
     public TimeSpan ForgetPropagation { get; set; } = TimeSpan.FromSeconds(1);

@@ -10,11 +10,16 @@ namespace EventSourcing.Projections;
 /// has not seen yet (appended while a rebuild swapped generations) are applied first.
 /// </summary>
 internal sealed class InlineProjector(ProjectionCatalog catalog, IProjectionStore views, TimeProvider timeProvider, EventSourcingJson? personalData)
+    : IAppendParticipant
 {
     private readonly ProjectionRegistration[] _inline = [.. catalog.All.Where(r => r.Lifecycle == ProjectionLifecycle.Inline)];
 
     /// <summary>Whether there is any inline projection.</summary>
     public bool IsEmpty => _inline.Length == 0;
+
+    /// <inheritdoc />
+    public Task OnAppendingAsync(IEventReader log, IReadOnlyList<EventEnvelope> appended, CancellationToken cancellationToken) =>
+        ProjectAsync(log, appended, cancellationToken);
 
     /// <summary>Projects <paramref name="appended"/>; <paramref name="log"/> reads what came before them.</summary>
     public async Task ProjectAsync(IEventReader log, IReadOnlyList<EventEnvelope> appended, CancellationToken cancellationToken)

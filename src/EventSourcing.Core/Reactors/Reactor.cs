@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using EventSourcing.Events;
 
 namespace EventSourcing.Reactors;
@@ -29,9 +27,6 @@ public abstract class Reactor
     protected Guid CommandIdFor(EventEnvelope envelope, string purpose)
     {
         ArgumentNullException.ThrowIfNull(envelope);
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"{Name}\n{purpose}\n{envelope.EventId:N}"));
-        hash[6] = (byte)((hash[6] & 0x0F) | 0x80);
-        hash[8] = (byte)((hash[8] & 0x3F) | 0x80);
-        return new Guid(hash.AsSpan(0, 16), bigEndian: true);
+        return EventIds.FromName($"{Name}\n{purpose}\n{envelope.EventId:N}");
     }
 }

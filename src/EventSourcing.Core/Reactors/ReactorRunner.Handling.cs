@@ -65,7 +65,7 @@ public sealed partial class ReactorRunner
     /// <summary>100 ms doubling up to 5 s, with a quarter of jitter either way.</summary>
     private static TimeSpan Backoff(int attempt)
     {
-        var pause = Math.Min(Hosting.FollowerRetry.MaxDelay.TotalMilliseconds, Hosting.FollowerRetry.FirstDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 16)));
+        var pause = Math.Min(FollowerRetry.MaxDelay.TotalMilliseconds, FollowerRetry.FirstDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 16)));
         return TimeSpan.FromMilliseconds(pause * (0.75 + (Random.Shared.NextDouble() / 2)));
     }
 

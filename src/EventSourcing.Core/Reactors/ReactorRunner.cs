@@ -1,5 +1,4 @@
 using EventSourcing.Events;
-using EventSourcing.Hosting;
 using EventSourcing.Projections;
 using EventSourcing.Storage;
 using Microsoft.Extensions.Hosting;

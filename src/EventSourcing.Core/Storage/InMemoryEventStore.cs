@@ -22,15 +22,21 @@ public sealed class InMemoryEventStore : IEventStore, IDisposable
     private readonly TimeProvider _timeProvider;
     private TaskCompletionSource _appended = NewSignal();
 
+    private readonly IAppendParticipant? _participant;
+
     /// <summary>Creates an empty store.</summary>
     public InMemoryEventStore(IEventSerializer serializer, TimeProvider? timeProvider = null)
+        : this(serializer, timeProvider, participant: null)
+    {
+    }
+
+    /// <summary>Creates an empty store whose appends <paramref name="participant"/> takes part in (the inline projections).</summary>
+    internal InMemoryEventStore(IEventSerializer serializer, TimeProvider? timeProvider, IAppendParticipant? participant)
     {
         _serializer = serializer ?? throw new ArgumentNullException(nameof(serializer));
         _timeProvider = timeProvider ?? TimeProvider.System;
+        _participant = participant;
     }
-
-    /// <summary>The inline projections, applied inside each append before it becomes visible.</summary>
-    internal Projections.InlineProjector? Inline { get; set; }
 
     /// <inheritdoc />
     public Task<AppendResult> AppendAsync(string streamId, ExpectedVersion expectedVersion, IReadOnlyList<object> events, EventMetadata metadata, CancellationToken cancellationToken = default)
@@ -88,10 +94,10 @@ public sealed class InMemoryEventStore : IEventStore, IDisposable
 
             try
             {
-                if (Inline is { IsEmpty: false } inline)
+                if (_participant is { } participant)
                 {
                     var envelopes = added.Select((stored, i) => data is null ? ToEnvelope(stored, keep: false) : ToEnvelope(stored, events[i].EventType, data[i])).ToArray();
-                    await inline.ProjectAsync(this, envelopes, cancellationToken).ConfigureAwait(false);
+                    await participant.OnAppendingAsync(this, envelopes, cancellationToken).ConfigureAwait(false);
                 }
             }
             catch

@@ -226,7 +226,7 @@ public sealed partial class MartenProjectionStore : IProjectionStore
                 await session.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
                 return result;
             }
-            catch (Exception exception) when (attempt < 10 && exception.GetType().Name == "ConcurrencyException")
+            catch (JasperFx.ConcurrencyException) when (attempt < 10)
             {
                 // another process changed the generations first: read them again
             }

@@ -15,7 +15,7 @@ internal static class MartenErrors
     {
         JasperFx.Events.ExistingStreamIdCollisionException or global::Marten.Exceptions.ExistingStreamIdCollisionException
             or JasperFx.Events.StreamLockedException or global::Marten.Exceptions.StreamLockedException => true,
-        _ when exception.GetType().Name is "EventStreamUnexpectedMaxEventIdException" or "ConcurrencyException" => true,
+        JasperFx.ConcurrencyException => true, // EventStreamUnexpectedMaxEventIdException among them
         _ => Postgres(exception) is { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: { } name }
             && name.Contains("stream_id_version", StringComparison.Ordinal) || Postgres(exception)?.ConstraintName == StreamVersionIndex,
     };

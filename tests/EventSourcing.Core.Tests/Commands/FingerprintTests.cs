@@ -1,4 +1,5 @@
 using EventSourcing.Commands;
+using EventSourcing.Erasure;
 using EventSourcing.Privacy;
 using EventSourcing.Tests.Shared.Domain;
 using Mediator;

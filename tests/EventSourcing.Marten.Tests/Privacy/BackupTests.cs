@@ -1,3 +1,4 @@
+using EventSourcing.Erasure;
 using System.Security.Cryptography;
 using EventSourcing.Deciders;
 using EventSourcing.Marten.Hosting;

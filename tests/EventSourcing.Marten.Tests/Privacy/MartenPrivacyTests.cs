@@ -1,3 +1,4 @@
+using EventSourcing.Erasure;
 using EventSourcing.Hosting;
 using EventSourcing.Privacy;
 using EventSourcing.Tests.Shared.Postgres;

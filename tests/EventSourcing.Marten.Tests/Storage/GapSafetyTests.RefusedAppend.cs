@@ -1,3 +1,4 @@
+using EventSourcing.Erasure;
 using System.Diagnostics;
 using EventSourcing.Events;
 using EventSourcing.Marten.Tests.Hosting;

@@ -1,3 +1,4 @@
+using EventSourcing.Erasure;
 using EventSourcing.Events;
 using EventSourcing.Privacy;
 using EventSourcing.Projections;

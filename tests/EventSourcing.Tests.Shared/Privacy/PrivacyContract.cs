@@ -1,4 +1,5 @@
 using EventSourcing.Deciders;
+using EventSourcing.Erasure;
 using EventSourcing.Events;
 using EventSourcing.Hosting;
 using EventSourcing.Privacy;

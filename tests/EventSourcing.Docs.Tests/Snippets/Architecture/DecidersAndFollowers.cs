@@ -36,10 +36,7 @@ public abstract class Reactor
     public abstract Task ReactAsync(EventEnvelope envelope, CancellationToken cancellationToken);
     protected Guid CommandIdFor(EventEnvelope envelope, string purpose)    // the same event and purpose, the same id
     {
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"{Name}\n{purpose}\n{envelope.EventId:N}"));
-        hash[6] = (byte)((hash[6] & 0x0F) | 0x80);
-        hash[8] = (byte)((hash[8] & 0x3F) | 0x80);
-        return new Guid(hash.AsSpan(0, 16), bigEndian: true);
+        return EventIds.FromName($"{Name}\n{purpose}\n{envelope.EventId:N}");   // SHA-256 as a version 8 UUID
     }
 }
 

@@ -1,3 +1,4 @@
+using EventSourcing.Erasure;
 using EventSourcing.Hosting;
 using EventSourcing.Marten.Hosting;
 using EventSourcing.Privacy;
@@ -17,6 +18,6 @@ internal static class KeysAndForgetting
 
     public static async Task ForgetAsync(PersonalDataEraser eraser, Guid guestId, CancellationToken ct)
     {
-        await eraser.ForgetAsync(guestId.ToString(), ct);      // PersonalDataEraser
+        await eraser.ForgetAsync(guestId.ToString(), ct);      // PersonalDataEraser (EventSourcing.Erasure)
     }
 }

@@ -3,7 +3,9 @@ using EventSourcing.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace EventSourcing.Privacy;
+using EventSourcing.Privacy;
+
+namespace EventSourcing.Erasure;
 
 /// <summary>
 /// Forgets a data subject: deletes their key (so every value encrypted under it, in events, views, snapshots and

@@ -1,7 +1,7 @@
 using Polly;
 using Polly.Retry;
 
-namespace EventSourcing.Hosting;
+namespace EventSourcing.Storage;
 
 /// <summary>
 /// How the background followers of the log (reactors, the async projection runner) retry what failed: for ever, after a
