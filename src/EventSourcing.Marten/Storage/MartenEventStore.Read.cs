@@ -70,13 +70,12 @@ public sealed partial class MartenEventStore
                 continue;
             }
 
-            while (next <= ceiling)
+            await foreach (var page in ReadWindowsAsync(next, ceiling, types, cancellationToken).ConfigureAwait(false))
             {
-                var to = Math.Min(ceiling, next + LogPageSize - 1);
-                var page = await ReadWindowAsync(next, to, types, cancellationToken).ConfigureAwait(false);
-                yield return new LogPage(page, to, CaughtUp: to == ceiling);
-                next = to + 1;
+                yield return page;
             }
+
+            next = ceiling + 1;
         }
     }
 
@@ -86,15 +85,26 @@ public sealed partial class MartenEventStore
     /// </summary>
     internal async IAsyncEnumerable<EventEnvelope> ReadRangeAsync(long from, long ceiling, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var next = from;
-        while (next <= ceiling)
+        await foreach (var page in ReadWindowsAsync(from, ceiling, null, cancellationToken).ConfigureAwait(false))
         {
-            var to = Math.Min(ceiling, next + LogPageSize - 1);
-            foreach (var envelope in await ReadWindowAsync(next, to, null, cancellationToken).ConfigureAwait(false))
+            foreach (var envelope in page.Events)
             {
                 yield return envelope;
             }
+        }
+    }
 
+    /// <summary>
+    /// Positions <paramref name="from"/> to <paramref name="ceiling"/> as pages of <see cref="LogPageSize"/> positions, each
+    /// read by one bounded range scan of the primary key (of <paramref name="types"/> only, when given); the last page is caught up.
+    /// </summary>
+    private async IAsyncEnumerable<LogPage> ReadWindowsAsync(long from, long ceiling, string[]? types, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        for (var next = from; next <= ceiling;)
+        {
+            var to = Math.Min(ceiling, next + LogPageSize - 1);
+            var events = await ReadWindowAsync(next, to, types, cancellationToken).ConfigureAwait(false);
+            yield return new LogPage(events, to, CaughtUp: to == ceiling);
             next = to + 1;
         }
     }
