@@ -57,6 +57,17 @@ public sealed class StructureTests
     }
 
     [Fact]
+    public void No_package_sees_another_packages_internals_only_its_own_tests_do()
+    {
+        foreach (var library in new[] { Core, typeof(MartenEventSourcingExtensions).Assembly, typeof(FollowersCommand).Assembly, typeof(EventSourcing.Testing.Deciders.DeciderSpecification).Assembly })
+        {
+            var name = library.GetName().Name!;
+            var friends = library.GetCustomAttributes<InternalsVisibleToAttribute>().Select(attribute => attribute.AssemblyName);
+            Assert.All(friends, friend => Assert.Equal($"{name}.Tests", friend));
+        }
+    }
+
+    [Fact]
     public void The_sample_sees_no_internals_of_the_library()
     {
         foreach (var library in new[] { Core, typeof(MartenEventSourcingExtensions).Assembly, typeof(FollowersCommand).Assembly })

@@ -12,7 +12,10 @@ namespace EventSourcing.Events;
 /// <param name="Error">Why it could not be read.</param>
 public sealed record UnreadableEvent(Exception Error)
 {
-    /// <summary>Whether <paramref name="exception"/>, thrown while reading one event, is about that event's stored data (and not, say, the store).</summary>
-    internal static bool IsAbout(Exception exception) =>
+    /// <summary>
+    /// Whether <paramref name="exception"/>, thrown while reading one event, is about that event's stored data (and not,
+    /// say, the store): a store then gives the event as an <see cref="UnreadableEvent"/> instead of failing the read.
+    /// </summary>
+    public static bool IsAbout(Exception exception) =>
         exception is UnknownEventTypeException or EventDeserializationException or Privacy.PersonalDataTamperedException;
 }

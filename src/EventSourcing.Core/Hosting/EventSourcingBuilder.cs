@@ -31,8 +31,10 @@ public sealed class EventSourcingBuilder
     /// <summary>The store chosen, or null for the in-memory default.</summary>
     internal Func<IServiceProvider, IEventStore>? StoreFactory { get; private set; }
 
-    /// <summary>The state types of the registered deciders (their snapshots are stored per type).</summary>
-    internal List<Type> DeciderStates { get; } = [];
+    /// <summary>The state types of the registered deciders (their snapshots are stored per type), for store packages.</summary>
+    public IReadOnlyList<Type> DeciderStates => _deciderStates;
+
+    private readonly List<Type> _deciderStates = [];
 
     /// <summary>The registered projections.</summary>
     internal List<ProjectionRegistration> Projections { get; } = [];
@@ -138,7 +140,7 @@ public sealed class EventSourcingBuilder
 
         Services.AddSingleton(decider);
         Services.AddSingleton<DeciderHandler<TCommand, TEvent, TState>>();
-        DeciderStates.Add(typeof(TState));
+        _deciderStates.Add(typeof(TState));
         DeciderEvents.Add(typeof(TEvent));
         return this;
     }

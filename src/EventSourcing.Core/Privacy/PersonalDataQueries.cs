@@ -7,10 +7,12 @@ namespace EventSourcing.Privacy;
 /// Refuses view queries that compare a <see cref="PersonalDataAttribute"/> field: stored encrypted (a fresh nonce per
 /// value), it cannot be compared by any store, and stores must not differ in what such a query returns. A personal
 /// field is refused wherever the predicate reads it from the view (or from an object the view holds, or an element of a
-/// collection it holds); values captured from outside the view are not stored fields and are left alone.
+/// collection it holds); values captured from outside the view are not stored fields and are left alone. Every store's
+/// view query calls it before reading anything.
 /// </summary>
-internal static class PersonalDataQueries
+public static class PersonalDataQueries
 {
+    /// <summary>Refuses <paramref name="predicate"/> when it reads a personal field of the view.</summary>
     /// <exception cref="PersonalDataQueryException">The predicate reads a personal field of the view.</exception>
     public static void EnsureNoPersonalFields(LambdaExpression predicate)
     {

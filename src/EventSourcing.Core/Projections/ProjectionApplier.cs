@@ -9,9 +9,10 @@ namespace EventSourcing.Projections;
 /// view already holds, and put the changed records and the checkpoint in the same batch. An event is applied to all of
 /// its views or to none: if the projection throws, or the event cannot be read (<see cref="UnreadableEvent"/>), the
 /// event is dead-lettered (or the run stops) as a whole. Views holding personal data of a subject forgotten since their
-/// events were read are written as a read after the forget shows them (placeholders), never refused.
+/// events were read are written as a read after the forget shows them (placeholders), never refused. For authors of
+/// stores whose own machinery runs projections (as Marten's daemon does): apply through it, so every store agrees.
 /// </summary>
-internal static class ProjectionApplier
+public static class ProjectionApplier
 {
     /// <summary>
     /// Applies <paramref name="events"/> (in position order) to <paramref name="batch"/>; returns how many were dead-lettered.

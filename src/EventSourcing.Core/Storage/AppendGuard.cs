@@ -1,11 +1,16 @@
 namespace EventSourcing.Storage;
 
-/// <summary>The argument checks every store makes before an append or a read, so all stores fail alike.</summary>
-internal static class AppendGuard
+/// <summary>
+/// The argument checks every store makes before an append or a read, so all stores fail alike (the contract suite
+/// checks the errors): for authors of stores.
+/// </summary>
+public static class AppendGuard
 {
     /// <summary>The longest stream id accepted.</summary>
     public const int MaxStreamIdLength = 250;
 
+    /// <summary>A stream id is not blank and at most <see cref="MaxStreamIdLength"/> characters.</summary>
+    /// <exception cref="ArgumentException">It is not.</exception>
     public static void StreamId(string streamId)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(streamId);
@@ -15,6 +20,8 @@ internal static class AppendGuard
         }
     }
 
+    /// <summary>An append has at least one event, none of them null.</summary>
+    /// <exception cref="ArgumentException">It has not.</exception>
     public static void Events(IReadOnlyList<object> events)
     {
         ArgumentNullException.ThrowIfNull(events);
@@ -32,6 +39,10 @@ internal static class AppendGuard
         }
     }
 
+    /// <summary>
+    /// The id of the <paramref name="index"/>-th event of an append: derived from the command id when the metadata has
+    /// one (so a repeated command's append is recognised), else a new version 7 UUID.
+    /// </summary>
     public static Guid EventId(EventSourcing.Events.EventMetadata metadata, int index) =>
         metadata.CommandId is { } commandId ? EventSourcing.Events.EventIds.FromCommand(commandId, index) : Guid.CreateVersion7();
 }
