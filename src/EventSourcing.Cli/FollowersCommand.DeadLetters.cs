@@ -54,7 +54,7 @@ public static partial class FollowersCommand
 
         var reactors = context.Services.GetServices<Reactor>().Select(r => r.Name).ToList();
         return reactors.Contains(follower)
-            ? ReactorRunner.CheckpointName(follower)
+            ? Reactor.CheckpointNameOf(follower)
             : throw new UsageException($"There is no projection or reactor '{follower}'. Known: {string.Join(", ", context.Catalog.All.Select(r => r.Name).Concat(reactors))}.");
     }
 }

@@ -44,7 +44,7 @@ public sealed class FollowersCommandTests
     private static TallyWatcher Watcher(ProjectionHost host) => host.Services.GetServices<Reactor>().OfType<TallyWatcher>().Single();
 
     private static async Task<int> GenerationAsync(ProjectionHost host) =>
-        (await host.ProjectionStore.ReadStateAsync(ReactorRunner.CheckpointName(TallyWatcher.ReactorName), Ct)).ServingGeneration;
+        (await host.ProjectionStore.ReadStateAsync(Reactor.CheckpointNameOf(TallyWatcher.ReactorName), Ct)).ServingGeneration;
 
     private static async Task<(int? ExitCode, string Output)> RunAsync(ProjectionHost host, TestConsole console, params string[] args)
     {
@@ -180,7 +180,7 @@ public sealed class FollowersCommandTests
         var (host, head) = await StartAsync();
         await using var disposeHost = host;
         var store = host.Services.GetRequiredService<IProjectionStore>();
-        var name = ReactorRunner.CheckpointName(TallyWatcher.ReactorName);
+        var name = Reactor.CheckpointNameOf(TallyWatcher.ReactorName);
         var state = await store.ReadStateAsync(name, Ct);
         var batch = await store.BeginAsync(name, state.ServingGeneration, Ct);
         await using (batch)

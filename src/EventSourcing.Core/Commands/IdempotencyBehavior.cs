@@ -20,7 +20,7 @@ namespace EventSourcing.Commands;
 /// whatever personal values it carries (<see cref="SubjectForgottenException"/>), and a kept fingerprint lets nobody test a guess.
 /// </para>
 /// </summary>
-public sealed class IdempotencyBehavior<TMessage, TResponse> : IPipelineBehavior<TMessage, TResponse>
+internal sealed class IdempotencyBehavior<TMessage, TResponse> : IPipelineBehavior<TMessage, TResponse>
     where TMessage : IMessage
 {
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<EventSourcingJson, JsonSerializerOptions> FingerprintOptions = [];

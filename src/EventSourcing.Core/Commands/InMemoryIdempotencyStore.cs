@@ -7,7 +7,7 @@ namespace EventSourcing.Commands;
 /// Keeps idempotency records in memory, one process, one store: the results for <see cref="IdempotencyOptions.Retention"/>,
 /// the payloads' fingerprints for the life of the process.
 /// </summary>
-public sealed class InMemoryIdempotencyStore : IIdempotencyStore
+internal sealed class InMemoryIdempotencyStore : IIdempotencyStore
 {
     private readonly ConcurrentDictionary<Guid, Slot> _slots = new();
     private readonly TimeProvider _timeProvider;

@@ -13,7 +13,7 @@ namespace EventSourcing.Commands;
 /// Validators run with <c>Validate</c>, not <c>ValidateAsync</c>: a command is checked on its own content, without I/O.
 /// Register validators as singletons (<c>AddValidatorsFromAssemblyContaining&lt;T&gt;(ServiceLifetime.Singleton)</c>).
 /// </remarks>
-public sealed class ValidationBehavior<TMessage, TResponse> : IPipelineBehavior<TMessage, TResponse>
+internal sealed class ValidationBehavior<TMessage, TResponse> : IPipelineBehavior<TMessage, TResponse>
     where TMessage : IMessage
 {
     private readonly IValidator<TMessage>[] _validators;

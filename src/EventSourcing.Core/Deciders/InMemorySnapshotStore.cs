@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace EventSourcing.Deciders;
 
 /// <summary>Snapshots in memory, kept serialized (so personal data in them is encrypted as in any other store).</summary>
-public sealed class InMemorySnapshotStore(JsonSerializerOptions json) : ISnapshotStore
+internal sealed class InMemorySnapshotStore(JsonSerializerOptions json) : ISnapshotStore
 {
     private readonly ConcurrentDictionary<string, (long Version, byte[] Json)> _snapshots = new(StringComparer.Ordinal);
 

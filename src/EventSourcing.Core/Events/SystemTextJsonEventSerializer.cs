@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace EventSourcing.Events;
 
 /// <summary>The default <see cref="IEventSerializer"/>: System.Text.Json with web defaults (camelCase).</summary>
-public sealed class SystemTextJsonEventSerializer : IEventSerializer
+internal sealed class SystemTextJsonEventSerializer : IEventSerializer
 {
     private readonly EventTypeRegistry _registry;
     private readonly JsonSerializerOptions _options;

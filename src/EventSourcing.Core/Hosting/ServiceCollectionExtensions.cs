@@ -72,7 +72,9 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(new Reactors.ReactorCatalog(builder.Reactors));
         services.TryAddSingleton<Reactors.ILeaderElection>(new Reactors.LocalLeaderElection(builder.NodeName));
         services.AddSingleton<Reactors.ReactorActivity>();
-        services.AddSingleton<Reactors.ReactorStatusReader>();
+        services.AddSingleton(provider => new Reactors.ReactorStatusReader(
+            provider.GetServices<Reactors.Reactor>(), provider.GetRequiredService<IProjectionStore>(), provider.GetRequiredService<IEventReader>(),
+            provider.GetRequiredService<Reactors.ILeaderElection>(), provider.GetRequiredService<Reactors.ReactorActivity>(), provider.GetRequiredService<TimeProvider>()));
         if (builder.Reactors.Count > 0)
         {
             services.AddHostedService<Reactors.ReactorRunner>();

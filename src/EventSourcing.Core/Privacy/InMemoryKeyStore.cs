@@ -4,7 +4,7 @@ using System.Runtime.CompilerServices;
 namespace EventSourcing.Privacy;
 
 /// <summary>Data keys in memory, for the embedded default and tests. Nothing survives the process.</summary>
-public sealed class InMemoryKeyStore(MasterKey masterKey, bool allowNewKeyAfterForget = false) : WrappingKeyStore(masterKey, allowNewKeyAfterForget)
+internal sealed class InMemoryKeyStore(MasterKey masterKey, bool allowNewKeyAfterForget = false) : WrappingKeyStore(masterKey, allowNewKeyAfterForget)
 {
     private readonly ConcurrentDictionary<string, StoredKey> _rows = new(StringComparer.Ordinal);
 

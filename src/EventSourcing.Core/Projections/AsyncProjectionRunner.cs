@@ -16,7 +16,7 @@ namespace EventSourcing.Projections;
 /// growing to 5 seconds, logged. A projection that stops keeps the event it stopped at as a dead letter, past its
 /// checkpoint: status reads it as stopped there.
 /// </summary>
-public sealed partial class AsyncProjectionRunner : BackgroundService
+internal sealed partial class AsyncProjectionRunner : BackgroundService
 {
     private readonly ProjectionCatalog _catalog;
     private readonly IEventReader _events;

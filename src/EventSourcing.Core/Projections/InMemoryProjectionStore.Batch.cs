@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace EventSourcing.Projections;
 
-public sealed partial class InMemoryProjectionStore
+internal sealed partial class InMemoryProjectionStore
 {
     private sealed class Batch(InMemoryProjectionStore store, string projection, int generation) : IProjectionBatch
     {

@@ -10,7 +10,7 @@ namespace EventSourcing.Projections;
 /// reader never shares an object with the projection and nothing personal is held in plaintext once crypto-shredding
 /// applies. Thread-safe; a batch's commit is atomic.
 /// </summary>
-public sealed partial class InMemoryProjectionStore : IProjectionStore
+internal sealed partial class InMemoryProjectionStore : IProjectionStore
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, ProjectionData> _projections = new(StringComparer.Ordinal);

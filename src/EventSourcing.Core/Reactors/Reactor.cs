@@ -23,6 +23,16 @@ public abstract class Reactor
     /// <summary>Handles one event; throw to have it retried.</summary>
     public abstract Task ReactAsync(EventEnvelope envelope, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The name the reactor named <paramref name="reactorName"/> keeps its checkpoint and dead letters under in the
+    /// projection store (<c>reactor:{name}</c>), for tools that read them.
+    /// </summary>
+    public static string CheckpointNameOf(string reactorName)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(reactorName);
+        return $"reactor:{reactorName}";
+    }
+
     /// <summary>A command id derived from the event and a purpose: the same event always gives the same id.</summary>
     protected Guid CommandIdFor(EventEnvelope envelope, string purpose)
     {

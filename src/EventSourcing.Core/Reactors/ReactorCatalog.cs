@@ -20,7 +20,7 @@ public sealed class ReactorCatalog
 }
 
 /// <summary>What each reactor is doing in this process, as its runner reports it; waiters wake on every commit.</summary>
-public sealed class ReactorActivity
+internal sealed class ReactorActivity
 {
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ReactorProgress> _reactors = new(StringComparer.Ordinal);
 
@@ -29,7 +29,7 @@ public sealed class ReactorActivity
 }
 
 /// <summary>One reactor's activity in this process.</summary>
-public sealed class ReactorProgress
+internal sealed class ReactorProgress
 {
     private volatile string _state = ReactorStates.StandingBy;
     private TaskCompletionSource _committed = new(TaskCreationOptions.RunContinuationsAsynchronously);

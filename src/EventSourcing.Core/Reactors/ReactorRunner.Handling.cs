@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 
 namespace EventSourcing.Reactors;
 
-public sealed partial class ReactorRunner
+internal sealed partial class ReactorRunner
 {
     /// <summary>
     /// Handles one event under the poison policy; false when the reactor must stop at it. A failure of the store itself

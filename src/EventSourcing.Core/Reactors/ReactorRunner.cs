@@ -16,7 +16,7 @@ namespace EventSourcing.Reactors;
 /// on is dead-lettered or stops it (<see cref="ReactorOptions.OnPoisonEvent"/>); the store being away only delays it.
 /// A replay (<see cref="ReactorStatusReader.ReplayAsync"/>) swaps in a new generation, which the running reactor notices.
 /// </summary>
-public sealed partial class ReactorRunner(
+internal sealed partial class ReactorRunner(
     IEnumerable<Reactor> reactors,
     ReactorCatalog catalog,
     IEventReader events,
@@ -39,7 +39,7 @@ public sealed partial class ReactorRunner(
     public static string CheckpointName(Reactor reactor) => CheckpointName((reactor ?? throw new ArgumentNullException(nameof(reactor))).Name);
 
     /// <summary>The name the checkpoint of the reactor named <paramref name="reactor"/> is kept under.</summary>
-    public static string CheckpointName(string reactor) => $"reactor:{reactor}";
+    public static string CheckpointName(string reactor) => Reactor.CheckpointNameOf(reactor);
 
     /// <inheritdoc />
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>

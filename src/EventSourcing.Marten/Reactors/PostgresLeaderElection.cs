@@ -11,7 +11,7 @@ namespace EventSourcing.Marten.Reactors;
 /// Elects the process that runs each follower through PostgreSQL: a session advisory lock per follower, held on a
 /// connection of the leadership's own, whose application name says which process holds it (so any process can tell
 /// who runs a follower). A process that dies, or whose connection breaks, lets go of the lock with its session; the
-/// others try every second (<see cref="ReactorRunner"/>), so one of them takes over within about a second of the
+/// others try every second (the reactor runner), so one of them takes over within about a second of the
 /// server noticing. The holder looks at its connection every <see cref="KeepaliveInterval"/> and gives the leadership
 /// up (<see cref="ILeadership.Lost"/>) when it is gone.
 /// <para>
