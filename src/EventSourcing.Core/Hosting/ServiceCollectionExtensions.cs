@@ -60,9 +60,15 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(catalog);
         services.AddSingleton<IProjectionStore>(builder.ProjectionStoreFactory ?? (provider => new InMemoryProjectionStore(provider.GetRequiredService<EventSourcingJson>().Options)));
         services.AddSingleton<IViewReader>(provider => new ViewReader(catalog, provider.GetRequiredService<IProjectionStore>(), provider.GetRequiredService<IEventReader>(), provider.GetRequiredService<TimeProvider>()));
-        services.AddSingleton<ProjectionRebuilder>();
+        // One builder of generations for the async runner, the rebuilder and the verifier: the same inputs, one place.
+        services.AddSingleton(provider => new GenerationBuilder(
+            provider.GetRequiredService<IEventReader>(), provider.GetRequiredService<IProjectionStore>(), provider.GetRequiredService<TimeProvider>(),
+            catalog.RebuildPageSize, provider.GetRequiredService<EventSourcingJson>()));
+        services.AddSingleton(provider => new ProjectionRebuilder(
+            catalog, provider.GetRequiredService<IProjectionStore>(), provider.GetRequiredService<GenerationBuilder>(), provider.GetService<Microsoft.Extensions.Logging.ILogger<ProjectionRebuilder>>()));
         services.AddSingleton<ProjectionStatusReader>();
-        services.AddSingleton(provider => new ProjectionVerifier(catalog, provider.GetRequiredService<IEventReader>(), provider.GetRequiredService<IProjectionStore>(), builder.SerializerOptions, provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<EventSourcingJson>()));
+        services.AddSingleton(provider => new ProjectionVerifier(
+            catalog, provider.GetRequiredService<IProjectionStore>(), provider.GetRequiredService<GenerationBuilder>(), builder.SerializerOptions, provider.GetRequiredService<TimeProvider>()));
         if (builder.RunsAsyncProjections && catalog.All.Any(r => r.Lifecycle == ProjectionLifecycle.Async))
         {
             services.AddSingleton<AsyncProjectionRunner>();

@@ -25,14 +25,14 @@ internal sealed partial class AsyncProjectionRunner : BackgroundService
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
 
-    /// <summary>Creates the runner; with <paramref name="personalData"/>, views of subjects forgotten while their events were being applied are written erased.</summary>
-    public AsyncProjectionRunner(ProjectionCatalog catalog, IEventReader events, IProjectionStore views, TimeProvider? timeProvider = null, ILogger<AsyncProjectionRunner>? logger = null, EventSourcingJson? personalData = null)
+    /// <summary>Creates the runner over the generations <paramref name="builder"/> writes (the container's, shared with the rebuilder and the verifier).</summary>
+    public AsyncProjectionRunner(ProjectionCatalog catalog, IEventReader events, IProjectionStore views, GenerationBuilder builder, TimeProvider? timeProvider = null, ILogger<AsyncProjectionRunner>? logger = null)
     {
         _catalog = catalog ?? throw new ArgumentNullException(nameof(catalog));
         _events = events ?? throw new ArgumentNullException(nameof(events));
         _views = views ?? throw new ArgumentNullException(nameof(views));
+        _builder = builder ?? throw new ArgumentNullException(nameof(builder));
         _timeProvider = timeProvider ?? TimeProvider.System;
-        _builder = new GenerationBuilder(events, views, _timeProvider, catalog.RebuildPageSize, personalData);
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
 

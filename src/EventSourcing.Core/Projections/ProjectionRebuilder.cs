@@ -8,7 +8,8 @@ namespace EventSourcing.Projections;
 /// <summary>
 /// Rebuilds a projection blue/green: replays the whole log into a new generation beside the serving one, then swaps
 /// it in at once; readers see the old views until the swap and the new ones after, never a half-built view. A rebuild
-/// that dies (cancelled, killed) resumes from its own checkpoint when started again.
+/// that dies (cancelled, killed) resumes from its own checkpoint when started again. Resolve it from the container
+/// <c>AddEventSourcing</c> fills.
 /// </summary>
 public sealed partial class ProjectionRebuilder
 {
@@ -17,12 +18,12 @@ public sealed partial class ProjectionRebuilder
     private readonly GenerationBuilder _builder;
     private readonly ILogger _logger;
 
-    /// <summary>Creates the rebuilder; with <paramref name="personalData"/>, views of subjects forgotten during the rebuild are written erased.</summary>
-    public ProjectionRebuilder(ProjectionCatalog catalog, IEventReader events, IProjectionStore views, TimeProvider? timeProvider = null, ILogger<ProjectionRebuilder>? logger = null, EventSourcingJson? personalData = null)
+    /// <summary>Creates the rebuilder over the generations <paramref name="builder"/> builds (the container's, shared with the runner and the verifier).</summary>
+    internal ProjectionRebuilder(ProjectionCatalog catalog, IProjectionStore views, GenerationBuilder builder, ILogger<ProjectionRebuilder>? logger = null)
     {
         _catalog = catalog ?? throw new ArgumentNullException(nameof(catalog));
         _views = views ?? throw new ArgumentNullException(nameof(views));
-        _builder = new GenerationBuilder(events, views, timeProvider ?? TimeProvider.System, catalog.RebuildPageSize, personalData);
+        _builder = builder ?? throw new ArgumentNullException(nameof(builder));
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
 

@@ -22,16 +22,16 @@ public sealed class ProjectionVerifier
     /// <summary>
     /// Creates the verifier; <paramref name="json"/> defines the canonical form of a view. Give the plain options, without
     /// crypto-shredding: encryption draws a fresh nonce per value, so ciphertext never hashes the same twice. The hashes
-    /// are computed in memory and never stored. With <paramref name="personalData"/>, scratch views of subjects forgotten
-    /// during the verification are written erased.
+    /// are computed in memory and never stored. <paramref name="builder"/>, the container's, builds the scratch generation
+    /// (scratch views of subjects forgotten during the verification are written erased).
     /// </summary>
-    public ProjectionVerifier(ProjectionCatalog catalog, IEventReader events, IProjectionStore views, JsonSerializerOptions json, TimeProvider? timeProvider = null, EventSourcingJson? personalData = null)
+    internal ProjectionVerifier(ProjectionCatalog catalog, IProjectionStore views, GenerationBuilder builder, JsonSerializerOptions json, TimeProvider? timeProvider = null)
     {
         _catalog = catalog ?? throw new ArgumentNullException(nameof(catalog));
         _views = views ?? throw new ArgumentNullException(nameof(views));
+        _builder = builder ?? throw new ArgumentNullException(nameof(builder));
         _json = json ?? throw new ArgumentNullException(nameof(json));
         _timeProvider = timeProvider ?? TimeProvider.System;
-        _builder = new GenerationBuilder(events, views, _timeProvider, catalog.RebuildPageSize, personalData);
     }
 
     /// <summary>Verifies <paramref name="projection"/>; the scratch generation is dropped afterwards.</summary>
