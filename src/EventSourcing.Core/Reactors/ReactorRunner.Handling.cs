@@ -38,7 +38,7 @@ internal sealed partial class ReactorRunner
             catch (EventStoreUnavailableException exception)
             {
                 progress.Retrying();
-                var pause = Backoff(++outage);
+                var pause = FollowerRetry.Pause(++outage);
                 LogStoreAway(_logger, exception, reactor.Name, envelope.Position, pause);
                 await Task.Delay(pause, timeProvider, cancellationToken).ConfigureAwait(false);
             }
@@ -54,19 +54,12 @@ internal sealed partial class ReactorRunner
                 }
 
                 progress.Retrying();
-                var pause = Backoff(attempt);
+                var pause = FollowerRetry.Pause(attempt);
                 LogAttemptFailed(_logger, exception, reactor.Name, envelope.Position, envelope.EventType, attempt, options.MaxAttempts, pause);
                 await Task.Delay(pause, timeProvider, cancellationToken).ConfigureAwait(false);
                 attempt++;
             }
         }
-    }
-
-    /// <summary>100 ms doubling up to 5 s, with a quarter of jitter either way.</summary>
-    private static TimeSpan Backoff(int attempt)
-    {
-        var pause = Math.Min(FollowerRetry.MaxDelay.TotalMilliseconds, FollowerRetry.FirstDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 16)));
-        return TimeSpan.FromMilliseconds(pause * (0.75 + (Random.Shared.NextDouble() / 2)));
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Reactor {Reactor} skipped the event at position {Position} ('{EventType}' in stream '{StreamId}'): it cannot be read; it is kept as a dead letter")]

@@ -16,6 +16,16 @@ internal static class FollowerRetry
     public static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(5);
 
     /// <summary>
+    /// The pause before retry <paramref name="attempt"/> (from 1): <see cref="FirstDelay"/> doubling, with a quarter of
+    /// jitter either way, and never more than <see cref="MaxDelay"/>. The one formula of every follower's retries.
+    /// </summary>
+    public static TimeSpan Pause(int attempt)
+    {
+        var pause = FirstDelay.TotalMilliseconds * Math.Pow(2, Math.Clamp(attempt - 1, 0, 16)) * (0.75 + (Random.Shared.NextDouble() / 2));
+        return TimeSpan.FromMilliseconds(Math.Min(MaxDelay.TotalMilliseconds, pause));
+    }
+
+    /// <summary>
     /// A pipeline that retries every failure but the <paramref name="permanent"/> ones until the follower is stopped,
     /// reporting each retry (its exception, attempt number and pause) to <paramref name="onRetry"/>.
     /// </summary>
@@ -28,10 +38,7 @@ internal static class FollowerRetry
                     && !arguments.Context.CancellationToken.IsCancellationRequested
                     && permanent?.Invoke(exception) != true),
                 MaxRetryAttempts = int.MaxValue,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = FirstDelay,
-                MaxDelay = MaxDelay,
+                DelayGenerator = arguments => ValueTask.FromResult<TimeSpan?>(Pause(arguments.AttemptNumber + 1)),
                 OnRetry = arguments =>
                 {
                     onRetry(arguments.Outcome.Exception!, arguments.AttemptNumber + 1, arguments.RetryDelay);
