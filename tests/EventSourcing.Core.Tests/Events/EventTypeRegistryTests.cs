@@ -60,6 +60,13 @@ public sealed class EventTypeRegistryTests
         Assert.Contains("guest-vanished.v1", unknownName.Message, StringComparison.Ordinal);
         Assert.Contains("other.v1", unknownType.Message, StringComparison.Ordinal);
         Assert.Equal(typeof(Other), unknownType.ClrType);
+
+        // The remedies named are ones an application has: the attribute, or AddEvent on the builder.
+        Assert.Contains("[EventType(\"other.v1\")]", unknownType.Message, StringComparison.Ordinal);
+        Assert.Contains("AddEvent<Other>(\"other.v1\")", unknownType.Message, StringComparison.Ordinal);
+        Assert.Contains("[EventType(\"guest-vanished.v1\")]", unknownName.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Register<", unknownType.Message + unknownName.Message, StringComparison.Ordinal);
+        Assert.NotNull(typeof(EventSourcing.Hosting.EventSourcingBuilder).GetMethod(nameof(EventSourcing.Hosting.EventSourcingBuilder.AddEvent)));
     }
 
     [Fact]
