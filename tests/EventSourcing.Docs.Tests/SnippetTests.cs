@@ -2,16 +2,22 @@ namespace EventSourcing.Docs.Tests;
 
 /// <summary>
 /// Every ```csharp block of README.md and docs/*.md is compiled: it appears, line for line (each line trimmed, blank
-/// lines dropped), in one file under Snippets/, which the build compiles. A block edited in a doc without its copy
-/// fails here; a copy that stops compiling fails the build.
+/// lines dropped), in a file the build compiles: the library's, the sample's or the shared test domain's own code when
+/// the doc shows it as it is, else a file under Snippets/ that puts it in code that compiles. A block edited in a doc
+/// without its source fails here; a source that stops compiling fails the build.
 /// </summary>
 public sealed class SnippetTests
 {
     private const string SnippetFolder = "tests/EventSourcing.Docs.Tests/Snippets";
 
+    /// <summary>Compiled code a doc may show as it is, with no copy under Snippets/.</summary>
+    private static readonly string[] SourceFolders = ["src", "samples", "tests/EventSourcing.Tests.Shared"];
+
     private static readonly string[] CSharpInfos = ["csharp", "cs", "c#"];
 
-    private static readonly Lazy<IReadOnlyList<(string File, string[] Lines)>> Snippets = new(ReadSnippets);
+    private static readonly Lazy<IReadOnlyList<(string File, string[] Lines)>> Snippets = new(() => Read(SnippetFolder));
+
+    private static readonly Lazy<IReadOnlyList<(string File, string[] Lines)>> Sources = new(() => [.. SourceFolders.SelectMany(Read)]);
 
     public static TheoryData<string, int> CSharpBlocks()
     {
@@ -32,12 +38,12 @@ public sealed class SnippetTests
         var wanted = Normalize(block.Lines);
         Assert.True(wanted.Length > 0, $"{markdownFile}:{line}: the ```csharp block is empty.");
 
-        var found = Snippets.Value.Where(snippet => Contains(snippet.Lines, wanted)).Select(snippet => snippet.File).ToList();
+        var found = Snippets.Value.Concat(Sources.Value).Where(snippet => Contains(snippet.Lines, wanted)).Select(snippet => snippet.File).ToList();
 
         Assert.True(
             found.Count > 0,
-            $"{markdownFile}:{line}: the ```csharp block starting `{wanted[0]}` is in no file under {SnippetFolder}/ " +
-            "(compared line by line, each line trimmed, blank lines dropped). Copy the block there, in code that compiles.");
+            $"{markdownFile}:{line}: the ```csharp block starting `{wanted[0]}` is in no compiled file of {string.Join(", ", SourceFolders)} " +
+            $"nor under {SnippetFolder}/ (compared line by line, each line trimmed, blank lines dropped). Copy the block there, in code that compiles.");
     }
 
     [Fact]
@@ -70,9 +76,11 @@ public sealed class SnippetTests
         return false;
     }
 
-    private static IReadOnlyList<(string File, string[] Lines)> ReadSnippets() =>
+    private static IReadOnlyList<(string File, string[] Lines)> Read(string folder) =>
     [
-        .. Directory.GetFiles(Path.Combine(MarkdownDocs.Root, SnippetFolder), "*.cs", SearchOption.AllDirectories)
+        .. Directory.GetFiles(Path.Combine(MarkdownDocs.Root, folder), "*.cs", SearchOption.AllDirectories)
+            .Where(path => !path.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+                && !path.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
             .Order(StringComparer.Ordinal)
             .Select(path => (Path.GetRelativePath(MarkdownDocs.Root, path).Replace('\\', '/'), Normalize(File.ReadAllLines(path)))),
     ];

@@ -1,6 +1,7 @@
 using EventSourcing.Hosting;
 using EventSourcing.Projections;
 using Microsoft.Extensions.DependencyInjection;
+using Reservations.Domain;
 
 namespace EventSourcing.Docs.Tests.Snippets.Reactors;
 

@@ -1,5 +1,6 @@
 using EventSourcing.Reactors;
 using Microsoft.Extensions.DependencyInjection;
+using Reservations.Domain;
 
 namespace EventSourcing.Docs.Tests.Snippets.Reactors;
 
