@@ -57,9 +57,17 @@ public sealed class StructureTests
     }
 
     [Fact]
+    public void Every_project_under_src_is_a_package_these_tests_check()
+    {
+        var projects = Directory.GetDirectories(Path.Combine(Packages.RepositoryRoot(), "src")).Select(Path.GetFileName).Order(StringComparer.Ordinal);
+
+        Assert.Equal(projects, Packages.All.Select(assembly => assembly.GetName().Name).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void No_package_sees_another_packages_internals_only_its_own_tests_do()
     {
-        foreach (var library in new[] { Core, typeof(MartenEventSourcingExtensions).Assembly, typeof(FollowersCommand).Assembly, typeof(EventSourcing.Testing.Deciders.DeciderSpecification).Assembly })
+        foreach (var library in Packages.All)
         {
             var name = library.GetName().Name!;
             var friends = library.GetCustomAttributes<InternalsVisibleToAttribute>().Select(attribute => attribute.AssemblyName);
@@ -70,7 +78,7 @@ public sealed class StructureTests
     [Fact]
     public void The_sample_sees_no_internals_of_the_library()
     {
-        foreach (var library in new[] { Core, typeof(MartenEventSourcingExtensions).Assembly, typeof(FollowersCommand).Assembly })
+        foreach (var library in Packages.All)
         {
             var friends = library.GetCustomAttributes<InternalsVisibleToAttribute>().Select(attribute => attribute.AssemblyName);
             Assert.DoesNotContain(friends, friend => friend.StartsWith("Reservations", StringComparison.Ordinal));

@@ -4,8 +4,8 @@ using System.Text.RegularExpressions;
 using EventSourcing.Events;
 using EventSourcing.Projections;
 using EventSourcing.Reactors;
-using EventSourcing.Tests.Shared.Domain;
-using EventSourcing.Tests.Shared.Projections;
+using EventSourcing.Testing.Contracts.Domain;
+using EventSourcing.Testing.Contracts.Projections;
 using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console.Testing;
 

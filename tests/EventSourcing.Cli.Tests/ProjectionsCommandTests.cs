@@ -4,8 +4,8 @@ using EventSourcing.Events;
 using EventSourcing.Marten.Hosting;
 using EventSourcing.Projections;
 using EventSourcing.Storage;
-using EventSourcing.Tests.Shared.Domain;
-using EventSourcing.Tests.Shared.Projections;
+using EventSourcing.Testing.Contracts.Domain;
+using EventSourcing.Testing.Contracts.Projections;
 using Spectre.Console.Testing;
 
 namespace EventSourcing.Cli.Tests;

@@ -1,6 +1,7 @@
 using EventSourcing.Deciders;
 using EventSourcing.Docs.Tests.Snippets.Readme;
 using EventSourcing.Hosting;
+using EventSourcing.Testing.Contracts.Domain;
 using EventSourcing.Tests.Shared.Domain;
 using FluentValidation;
 using TallyDecider = EventSourcing.Docs.Tests.Snippets.Readme.TallyDecider;

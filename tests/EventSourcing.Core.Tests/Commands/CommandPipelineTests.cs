@@ -1,4 +1,5 @@
 using EventSourcing.Commands;
+using EventSourcing.Testing.Contracts.Domain;
 using EventSourcing.Tests.Shared.Domain;
 using EventSourcing.Deciders;
 using EventSourcing.Storage;

@@ -1,6 +1,7 @@
 using EventSourcing.Commands;
 using EventSourcing.Deciders;
 using EventSourcing.Storage;
+using EventSourcing.Testing.Contracts.Domain;
 using EventSourcing.Tests.Shared.Domain;
 using Mediator;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,5 +1,6 @@
 using EventSourcing.Commands;
 using EventSourcing.Privacy;
+using EventSourcing.Testing.Contracts.Domain;
 using EventSourcing.Tests.Shared.Domain;
 using Mediator;
 

@@ -1,3 +1,4 @@
+using EventSourcing.Testing.Contracts.Domain;
 using EventSourcing.Tests.Shared.Domain;
 using EventSourcing.Deciders;
 using EventSourcing.Hosting;

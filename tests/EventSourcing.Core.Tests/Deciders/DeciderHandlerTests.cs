@@ -1,5 +1,5 @@
 using EventSourcing.Core.Tests.Commands;
-using EventSourcing.Tests.Shared.Domain;
+using EventSourcing.Testing.Contracts.Domain;
 using EventSourcing.Deciders;
 using EventSourcing.Events;
 using EventSourcing.Storage;

@@ -1,4 +1,4 @@
-using EventSourcing.Tests.Shared.Domain;
+using EventSourcing.Testing.Contracts.Domain;
 using EventSourcing.Deciders;
 using EventSourcing.Testing.Deciders;
 

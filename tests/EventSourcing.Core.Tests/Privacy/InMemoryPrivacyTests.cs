@@ -2,8 +2,8 @@ using EventSourcing.Deciders;
 using EventSourcing.Hosting;
 using EventSourcing.Projections;
 using EventSourcing.Storage;
-using EventSourcing.Tests.Shared.Privacy;
-using EventSourcing.Tests.Shared.Projections;
+using EventSourcing.Testing.Contracts.Privacy;
+using EventSourcing.Testing.Contracts.Projections;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace EventSourcing.Core.Tests.Privacy;

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using EventSourcing.Privacy;
-using EventSourcing.Tests.Shared.Privacy;
+using EventSourcing.Testing.Contracts.Privacy;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 

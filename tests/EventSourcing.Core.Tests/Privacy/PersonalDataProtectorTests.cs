@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using EventSourcing.Events;
 using EventSourcing.Privacy;
 using EventSourcing.Storage;
-using EventSourcing.Tests.Shared.Privacy;
+using EventSourcing.Testing.Contracts.Privacy;
 
 namespace EventSourcing.Core.Tests.Privacy;
 

@@ -1,6 +1,6 @@
 using System.Linq.Expressions;
 using EventSourcing.Privacy;
-using EventSourcing.Tests.Shared.Privacy;
+using EventSourcing.Testing.Contracts.Privacy;
 
 namespace EventSourcing.Core.Tests.Privacy;
 

@@ -1,5 +1,5 @@
 using EventSourcing.Hosting;
-using EventSourcing.Tests.Shared.Projections;
+using EventSourcing.Testing.Contracts.Projections;
 
 namespace EventSourcing.Core.Tests.Projections;
 

@@ -2,8 +2,8 @@ using System.Text;
 using EventSourcing.Events;
 using EventSourcing.Projections;
 using EventSourcing.Storage;
-using EventSourcing.Tests.Shared.Domain;
-using EventSourcing.Tests.Shared.Projections;
+using EventSourcing.Testing.Contracts.Domain;
+using EventSourcing.Testing.Contracts.Projections;
 
 namespace EventSourcing.Core.Tests.Projections;
 

@@ -4,7 +4,7 @@ using EventSourcing.Events;
 using EventSourcing.Projections;
 using EventSourcing.Reactors;
 using EventSourcing.Storage;
-using EventSourcing.Tests.Shared.Privacy;
+using EventSourcing.Testing.Contracts.Privacy;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 

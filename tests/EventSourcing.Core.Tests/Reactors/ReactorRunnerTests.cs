@@ -5,8 +5,8 @@ using EventSourcing.Events;
 using EventSourcing.Projections;
 using EventSourcing.Reactors;
 using EventSourcing.Storage;
-using EventSourcing.Tests.Shared.Domain;
-using EventSourcing.Tests.Shared.Privacy;
+using EventSourcing.Testing.Contracts.Domain;
+using EventSourcing.Testing.Contracts.Privacy;
 using Microsoft.Extensions.Logging;
 
 namespace EventSourcing.Core.Tests.Reactors;

@@ -1,6 +1,6 @@
 using EventSourcing.Events;
 using EventSourcing.Storage;
-using EventSourcing.Tests.Shared.Storage;
+using EventSourcing.Testing.Contracts.Storage;
 
 namespace EventSourcing.Core.Tests.Storage;
 

@@ -1,7 +1,7 @@
 using EventSourcing.Commands;
 using EventSourcing.Marten.Tests.Hosting;
 using EventSourcing.Tests.Shared.Postgres;
-using EventSourcing.Tests.Shared.Storage;
+using EventSourcing.Testing.Contracts.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;

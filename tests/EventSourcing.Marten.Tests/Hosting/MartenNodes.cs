@@ -1,6 +1,6 @@
 using EventSourcing.Hosting;
 using EventSourcing.Storage;
-using EventSourcing.Tests.Shared.Projections;
+using EventSourcing.Testing.Contracts.Projections;
 using Marten;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;

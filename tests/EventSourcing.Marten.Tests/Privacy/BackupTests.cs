@@ -5,8 +5,8 @@ using EventSourcing.Marten.Hosting;
 using EventSourcing.Marten.Privacy;
 using EventSourcing.Privacy;
 using EventSourcing.Tests.Shared.Postgres;
-using EventSourcing.Tests.Shared.Privacy;
-using EventSourcing.Tests.Shared.Projections;
+using EventSourcing.Testing.Contracts.Privacy;
+using EventSourcing.Testing.Contracts.Projections;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 

@@ -2,8 +2,8 @@ using EventSourcing.Erasure;
 using EventSourcing.Hosting;
 using EventSourcing.Privacy;
 using EventSourcing.Tests.Shared.Postgres;
-using EventSourcing.Tests.Shared.Privacy;
-using EventSourcing.Tests.Shared.Projections;
+using EventSourcing.Testing.Contracts.Privacy;
+using EventSourcing.Testing.Contracts.Projections;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 

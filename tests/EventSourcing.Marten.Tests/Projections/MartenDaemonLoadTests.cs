@@ -3,8 +3,8 @@ using EventSourcing.Marten.Hosting;
 using EventSourcing.Projections;
 using EventSourcing.Storage;
 using EventSourcing.Tests.Shared.Postgres;
-using EventSourcing.Tests.Shared.Projections;
-using EventSourcing.Tests.Shared.Storage;
+using EventSourcing.Testing.Contracts.Projections;
+using EventSourcing.Testing.Contracts.Storage;
 using JasperFx;
 
 namespace EventSourcing.Marten.Tests.Projections;

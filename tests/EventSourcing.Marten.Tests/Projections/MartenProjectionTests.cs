@@ -1,7 +1,7 @@
 using EventSourcing.Hosting;
 using EventSourcing.Marten.Hosting;
 using EventSourcing.Tests.Shared.Postgres;
-using EventSourcing.Tests.Shared.Projections;
+using EventSourcing.Testing.Contracts.Projections;
 using JasperFx;
 
 namespace EventSourcing.Marten.Tests.Projections;

@@ -4,7 +4,7 @@ using EventSourcing.Marten.Tests.Hosting;
 using EventSourcing.Projections;
 using EventSourcing.Reactors;
 using EventSourcing.Storage;
-using EventSourcing.Tests.Shared.Storage;
+using EventSourcing.Testing.Contracts.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace EventSourcing.Marten.Tests.Storage;

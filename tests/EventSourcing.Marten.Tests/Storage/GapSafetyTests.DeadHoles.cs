@@ -2,7 +2,7 @@ using System.Diagnostics;
 using EventSourcing.Events;
 using EventSourcing.Marten.Tests.Hosting;
 using EventSourcing.Storage;
-using EventSourcing.Tests.Shared.Storage;
+using EventSourcing.Testing.Contracts.Storage;
 using Npgsql;
 
 namespace EventSourcing.Marten.Tests.Storage;

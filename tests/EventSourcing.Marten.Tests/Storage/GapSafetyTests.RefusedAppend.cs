@@ -5,8 +5,8 @@ using EventSourcing.Marten.Tests.Hosting;
 using EventSourcing.Privacy;
 using EventSourcing.Projections;
 using EventSourcing.Storage;
-using EventSourcing.Tests.Shared.Privacy;
-using EventSourcing.Tests.Shared.Storage;
+using EventSourcing.Testing.Contracts.Privacy;
+using EventSourcing.Testing.Contracts.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 

@@ -4,7 +4,7 @@ using EventSourcing.Marten.Storage;
 using EventSourcing.Marten.Tests.Hosting;
 using EventSourcing.Storage;
 using EventSourcing.Tests.Shared.Postgres;
-using EventSourcing.Tests.Shared.Storage;
+using EventSourcing.Testing.Contracts.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 

@@ -1,9 +1,9 @@
 using EventSourcing.Deciders;
 using EventSourcing.Events;
 using EventSourcing.Storage;
-using EventSourcing.Tests.Shared.Domain;
+using EventSourcing.Testing.Contracts.Domain;
 using EventSourcing.Tests.Shared.Postgres;
-using EventSourcing.Tests.Shared.Storage;
+using EventSourcing.Testing.Contracts.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace EventSourcing.Marten.Tests.Storage;

@@ -1,5 +1,5 @@
 using EventSourcing.Storage;
-using EventSourcing.Tests.Shared.Storage;
+using EventSourcing.Testing.Contracts.Storage;
 using Npgsql;
 
 namespace EventSourcing.Marten.Tests.Storage;

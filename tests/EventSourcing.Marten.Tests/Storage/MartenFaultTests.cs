@@ -10,9 +10,9 @@ using EventSourcing.Privacy;
 using EventSourcing.Projections;
 using EventSourcing.Storage;
 using EventSourcing.Testing.Postgres;
-using EventSourcing.Tests.Shared.Domain;
+using EventSourcing.Testing.Contracts.Domain;
 using EventSourcing.Tests.Shared.Postgres;
-using EventSourcing.Tests.Shared.Storage;
+using EventSourcing.Testing.Contracts.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 

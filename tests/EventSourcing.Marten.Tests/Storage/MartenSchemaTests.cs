@@ -3,7 +3,7 @@ using EventSourcing.Hosting;
 using EventSourcing.Marten.Hosting;
 using EventSourcing.Storage;
 using EventSourcing.Tests.Shared.Postgres;
-using EventSourcing.Tests.Shared.Storage;
+using EventSourcing.Testing.Contracts.Storage;
 using JasperFx;
 using Marten;
 using Microsoft.Extensions.DependencyInjection;

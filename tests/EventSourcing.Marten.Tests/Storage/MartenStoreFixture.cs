@@ -36,7 +36,7 @@ public sealed class MartenStoreFixture(PostgresFixture postgres) : IAsyncLifetim
     public async ValueTask InitializeAsync()
     {
         ConnectionString = await postgres.CreateDatabaseAsync("marten_store", TestContext.Current.CancellationToken);
-        _services = BuildServices(ConnectionString, registry => EventSourcing.Tests.Shared.Storage.ContractEvents.Registry(registry));
+        _services = BuildServices(ConnectionString, registry => EventSourcing.Testing.Contracts.Storage.ContractEvents.Registry(registry));
     }
 
     public async ValueTask DisposeAsync()

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using EventSourcing.Reactors;
 using EventSourcing.Tests.Shared.Postgres;
-using EventSourcing.Tests.Shared.Privacy;
+using EventSourcing.Testing.Contracts.Privacy;
 using Microsoft.Extensions.DependencyInjection;
 using Reservations.Tests.Infrastructure;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using EventSourcing.Reactors;
 using EventSourcing.Tests.Shared.Postgres;
-using EventSourcing.Tests.Shared.Privacy;
+using EventSourcing.Testing.Contracts.Privacy;
 using Reservations.Tests.Faults;
 using Reservations.Tests.Infrastructure;
 

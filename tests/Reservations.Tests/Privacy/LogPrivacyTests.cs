@@ -2,7 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using EventSourcing.Tests.Shared.Postgres;
-using EventSourcing.Tests.Shared.Privacy;
+using EventSourcing.Testing.Contracts.Privacy;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Reservations.Tests.Infrastructure;

@@ -1,9 +1,9 @@
 using EventSourcing.Privacy;
-using EventSourcing.Tests.Shared.Privacy;
+using EventSourcing.Testing.Contracts.Privacy;
 
 namespace EventSourcing.Docs.Tests.Snippets.Privacy;
 
-// docs/privacy.md, "Marking personal data" (Address is the tests' own, from EventSourcing.Tests.Shared.Privacy).
+// docs/privacy.md, "Marking personal data" (Address is the tests' own, from EventSourcing.Testing.Contracts.Privacy).
 public sealed record GuestRegistered(
     [property: DataSubject] Guid GuestId,                                  // whose data this is
     [property: PersonalData] string Name,                                  // reads "[erased]" once forgotten

@@ -1,12 +1,12 @@
 using EventSourcing.Hosting;
 using EventSourcing.Projections;
-using EventSourcing.Tests.Shared.Domain;
+using EventSourcing.Testing.Contracts.Domain;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace EventSourcing.Docs.Tests.Snippets.Projections;
 
 // docs/projections.md, "Defining one": registering projections, one per lifecycle (the other two are the tests' own,
-// from tests/EventSourcing.Tests.Shared/Domain/TallyProjections.cs).
+// from src/EventSourcing.Testing.Contracts/Domain/TallyProjections.cs).
 internal static class Registering
 {
     public static void Register(IServiceCollection services)

@@ -1,6 +1,6 @@
 using EventSourcing.Events;
 using EventSourcing.Projections;
-using EventSourcing.Tests.Shared.Domain;
+using EventSourcing.Testing.Contracts.Domain;
 
 namespace EventSourcing.Docs.Tests.Snippets.Projections;
 

@@ -1,6 +1,7 @@
 using EventSourcing.Deciders;
 using EventSourcing.Hosting;
 using EventSourcing.Testing.Deciders;
+using EventSourcing.Testing.Contracts.Domain;
 using EventSourcing.Tests.Shared.Domain;
 using FluentValidation;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,10 +1,10 @@
 using EventSourcing.Deciders;
-using EventSourcing.Tests.Shared.Domain;
+using EventSourcing.Testing.Contracts.Domain;
 
 namespace EventSourcing.Docs.Tests.Snippets.Readme;
 
 // README.md, "A decider": the test suite's decider, over the Tally commands, events and states of
-// tests/EventSourcing.Tests.Shared/Domain/Tally.cs.
+// src/EventSourcing.Testing.Contracts/Domain/Tally.cs.
 public static class TallyDecider
 {
     public static readonly Decider<TallyCommand, TallyEvent, Tally> Decider = new(new Tally.Open(0), Evolve, Decide);

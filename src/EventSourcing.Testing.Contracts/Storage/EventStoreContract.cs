@@ -1,7 +1,7 @@
 using EventSourcing.Events;
 using EventSourcing.Storage;
 
-namespace EventSourcing.Tests.Shared.Storage;
+namespace EventSourcing.Testing.Contracts.Storage;
 
 /// <summary>
 /// The behaviour every event store must have, written once. A store's test class derives from this and says how to
@@ -9,21 +9,26 @@ namespace EventSourcing.Tests.Shared.Storage;
 /// </summary>
 public abstract partial class EventStoreContract
 {
+    /// <summary>How long a test waits for something that should happen soon: 30 s.</summary>
     protected static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>The running test's cancellation token.</summary>
     protected static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    /// <summary>A store whose registry is <see cref="ContractEvents.Registry"/>.</summary>
+    /// <summary>A store whose registry is <see cref="ContractEvents.Registry()"/>.</summary>
     protected abstract Task<IEventStore> CreateStoreAsync();
 
     /// <summary>Stores an event under <paramref name="eventType"/> as raw JSON, bypassing the registry.</summary>
     protected abstract Task WriteRawAsync(IEventStore store, string streamId, string eventType, string json);
 
+    /// <summary>A stream id no other test uses.</summary>
     protected static string NewStreamId(string prefix = "contract") => $"{prefix}-{Guid.NewGuid():N}";
 
+    /// <summary>The events of <paramref name="streamId"/> from <paramref name="fromVersion"/> on.</summary>
     protected static async Task<List<EventEnvelope>> ReadStream(IEventStore store, string streamId, long fromVersion = 1) =>
         await store.ReadStreamAsync(streamId, fromVersion, Ct).ToListAsync(Ct);
 
+    /// <summary>Appends <paramref name="events"/> to <paramref name="streamId"/> without metadata.</summary>
     protected static Task<AppendResult> Append(IEventStore store, string streamId, ExpectedVersion expected, params object[] events) =>
         store.AppendAsync(streamId, expected, events, EventMetadata.Empty, Ct);
 
@@ -39,6 +44,7 @@ public abstract partial class EventStoreContract
         await store.SubscribeAllAsync(position, timeout.Token).FirstAsync(timeout.Token);
     }
 
+    /// <summary>Appended events are read back in order with versions.</summary>
     [Fact]
     public async Task Appended_events_are_read_back_in_order_with_versions()
     {
@@ -61,6 +67,7 @@ public abstract partial class EventStoreContract
         Assert.Equal(3, events.Select(e => e.EventId).Distinct().Count());
     }
 
+    /// <summary>Reading a stream from a version returns the tail and a missing stream is empty.</summary>
     [Fact]
     public async Task Reading_a_stream_from_a_version_returns_the_tail_and_a_missing_stream_is_empty()
     {
@@ -75,6 +82,7 @@ public abstract partial class EventStoreContract
         Assert.Empty(await ReadStream(store, stream, fromVersion: 4));
     }
 
+    /// <summary>Metadata and timestamp are stored with each event.</summary>
     [Fact]
     public async Task Metadata_and_timestamp_are_stored_with_each_event()
     {
@@ -91,6 +99,7 @@ public abstract partial class EventStoreContract
         Assert.Equal([EventIds.FromCommand(metadata.CommandId.Value, 0), EventIds.FromCommand(metadata.CommandId.Value, 1)], events.Select(e => e.EventId));
     }
 
+    /// <summary>Read all returns every stream in position order.</summary>
     [Fact]
     public async Task Read_all_returns_every_stream_in_position_order()
     {
@@ -117,6 +126,7 @@ public abstract partial class EventStoreContract
         Assert.All(await store.ReadAllAsync(mine[5].Position, Ct).Take(1).ToListAsync(Ct), e => Assert.Equal(mine[5].Position, e.Position));
     }
 
+    /// <summary>A subscriber at the end of the log receives each next append.</summary>
     [Fact]
     public async Task A_subscriber_at_the_end_of_the_log_receives_each_next_append()
     {
@@ -138,6 +148,7 @@ public abstract partial class EventStoreContract
         Assert.Equal([1, 2, 3], events.Select(e => ((ThingHappened)e.Data).Number));
     }
 
+    /// <summary>A subscription ends when cancelled.</summary>
     [Fact]
     public async Task A_subscription_ends_when_cancelled()
     {

@@ -2,13 +2,14 @@ using EventSourcing.Events;
 using EventSourcing.Hosting;
 using EventSourcing.Projections;
 using EventSourcing.Storage;
-using EventSourcing.Tests.Shared.Domain;
+using EventSourcing.Testing.Contracts.Domain;
 
-namespace EventSourcing.Tests.Shared.Projections;
+namespace EventSourcing.Testing.Contracts.Projections;
 
 /// <summary>What projections must do on every store, written once; a store's test class says how to start a host on it.</summary>
 public abstract partial class ProjectionContract
 {
+    /// <summary>The running test's cancellation token.</summary>
     protected static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     /// <summary>Starts an application on the store under test, configured by <paramref name="configure"/>, with a fresh, empty log.</summary>
@@ -24,8 +25,10 @@ public abstract partial class ProjectionContract
             }
         });
 
+    /// <summary>The workload seeds of the live-against-rebuild comparison.</summary>
     public static TheoryData<int> Seeds => [.. Enumerable.Range(1, 8)];
 
+    /// <summary>Views from live running equal views from a full rebuild.</summary>
     [Theory]
     [MemberData(nameof(Seeds))]
     public async Task Views_from_live_running_equal_views_from_a_full_rebuild(int seed)
@@ -56,6 +59,7 @@ public abstract partial class ProjectionContract
         Assert.Equal(all.Events, buckets.Sum(b => b.Events));
     }
 
+    /// <summary>A non deterministic projection is caught by verify.</summary>
     [Fact]
     public async Task A_non_deterministic_projection_is_caught_by_verify()
     {
@@ -71,6 +75,7 @@ public abstract partial class ProjectionContract
         Assert.True(honest.Equal);
     }
 
+    /// <summary>A rebuild cancelled half way resumes and ends with the same hash while readers keep the serving views.</summary>
     [Fact]
     public async Task A_rebuild_cancelled_half_way_resumes_and_ends_with_the_same_hash_while_readers_keep_the_serving_views()
     {

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Text;
 using Microsoft.Extensions.Logging;
 
-namespace EventSourcing.Tests.Shared.Privacy;
+namespace EventSourcing.Testing.Contracts.Privacy;
 
 /// <summary>
 /// Keeps every log line written, at every level: its level, category and event id, the message, every structured value
@@ -13,12 +13,16 @@ public sealed class LogCollector : ILoggerProvider, ISupportExternalScope
     private readonly ConcurrentQueue<string> _lines = new();
     private IExternalScopeProvider _scopes = new LoggerExternalScopeProvider();
 
+    /// <summary>Every line written so far, one string each.</summary>
     public IReadOnlyCollection<string> Lines => _lines;
 
+    /// <inheritdoc />
     public ILogger CreateLogger(string categoryName) => new Collector(this, categoryName);
 
+    /// <inheritdoc />
     public void SetScopeProvider(IExternalScopeProvider scopeProvider) => _scopes = scopeProvider;
 
+    /// <inheritdoc />
     public void Dispose()
     {
     }

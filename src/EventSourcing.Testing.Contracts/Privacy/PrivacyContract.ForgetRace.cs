@@ -5,7 +5,7 @@ using EventSourcing.Projections;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace EventSourcing.Tests.Shared.Privacy;
+namespace EventSourcing.Testing.Contracts.Privacy;
 
 public abstract partial class PrivacyContract
 {
@@ -14,6 +14,7 @@ public abstract partial class PrivacyContract
     /// the placeholders a read after the forget shows, at once, and the projection goes on. Deterministic: the projection
     /// holds inside <c>Evolve</c> (the event already read, in plaintext) until the forget has returned.
     /// </summary>
+    /// <summary>A forget between reading an event and writing its view writes placeholders without error or delay.</summary>
     [Fact]
     public async Task A_forget_between_reading_an_event_and_writing_its_view_writes_placeholders_without_error_or_delay()
     {

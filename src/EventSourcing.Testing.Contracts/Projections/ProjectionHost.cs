@@ -4,7 +4,7 @@ using EventSourcing.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
-namespace EventSourcing.Tests.Shared.Projections;
+namespace EventSourcing.Testing.Contracts.Projections;
 
 /// <summary>An application's container with its hosted services (projection runner or daemon) started, for projection tests.</summary>
 public sealed class ProjectionHost : IAsyncDisposable
@@ -14,18 +14,29 @@ public sealed class ProjectionHost : IAsyncDisposable
 
     private ProjectionHost(ServiceProvider services) => _services = services;
 
+    /// <summary>The application's services.</summary>
     public IServiceProvider Services => _services;
 
+    /// <summary>The application's event store.</summary>
     public IEventStore Store => _services.GetRequiredService<IEventStore>();
 
+    /// <summary>The application's view reader.</summary>
     public IViewReader Views => _services.GetRequiredService<IViewReader>();
 
+    /// <summary>The application's projection store.</summary>
     public IProjectionStore ProjectionStore => _services.GetRequiredService<IProjectionStore>();
 
+    /// <summary>The application's projection rebuilder.</summary>
     public ProjectionRebuilder Rebuilder => _services.GetRequiredService<ProjectionRebuilder>();
 
+    /// <summary>The application's projection verifier.</summary>
     public ProjectionVerifier Verifier => _services.GetRequiredService<ProjectionVerifier>();
 
+    /// <summary>
+    /// Builds an application's container: logging, then <paramref name="configureServices"/> (the store's registration),
+    /// then <see cref="ServiceCollectionExtensions.AddEventSourcing"/> configured by <paramref name="configure"/>;
+    /// and starts its hosted services unless <paramref name="startHostedServices"/> is false.
+    /// </summary>
     public static async Task<ProjectionHost> StartAsync(Action<EventSourcingBuilder> configure, bool startHostedServices = true, Action<IServiceCollection>? configureServices = null)
     {
         var services = new ServiceCollection();
@@ -41,6 +52,7 @@ public sealed class ProjectionHost : IAsyncDisposable
         return host;
     }
 
+    /// <summary>Starts the container's hosted services (projection runners or daemon, reactors), in registration order.</summary>
     public async Task StartHostedServicesAsync()
     {
         foreach (var service in _services.GetServices<IHostedService>())
@@ -79,6 +91,7 @@ public sealed class ProjectionHost : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops the started hosted services, in reverse order, and disposes of the container.</summary>
     public async ValueTask DisposeAsync()
     {
         foreach (var service in Enumerable.Reverse(_started))

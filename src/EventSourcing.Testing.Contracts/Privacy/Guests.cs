@@ -4,13 +4,15 @@ using EventSourcing.Events;
 using EventSourcing.Privacy;
 using EventSourcing.Projections;
 
-namespace EventSourcing.Tests.Shared.Privacy;
+namespace EventSourcing.Testing.Contracts.Privacy;
 
-// A small domain holding personal data: guests with names, e-mails, phones and an address.
+/// <summary>A guest's address: personal data as a nested object.</summary>
 public sealed record Address(string Street, string City);
 
+/// <summary>The events of the guest domain of <see cref="PrivacyContract"/>, which holds personal data.</summary>
 public abstract record GuestEvent;
 
+/// <summary>A guest registered: a name, an e-mail (with a replacement when erased), phones and an address are personal.</summary>
 public sealed record GuestRegistered(
     [property: DataSubject] Guid GuestId,
     [property: PersonalData] string Name,
@@ -22,26 +24,35 @@ public sealed record GuestRegistered(
 /// <summary>Attributes on positional parameters (not properties) work too.</summary>
 public sealed record GuestRenamed([DataSubject] Guid GuestId, [PersonalData] string Name) : GuestEvent;
 
+/// <summary>A guest visited on a day: nothing personal.</summary>
 public sealed record GuestVisited(Guid GuestId, DateOnly Day) : GuestEvent;
 
+/// <summary>A command to the guest decider.</summary>
 public abstract record GuestCommand(Guid GuestId) : IIdempotentCommand
 {
+    /// <inheritdoc />
     public Guid CommandId { get; init; }
 }
 
+/// <summary>Registers a new guest.</summary>
 public sealed record RegisterGuest(Guid GuestId, string Name, string Email, string[] Phones) : GuestCommand(GuestId);
 
+/// <summary>Records a registered guest's visit.</summary>
 public sealed record VisitGuest(Guid GuestId, DateOnly Day) : GuestCommand(GuestId);
 
 /// <summary>A decider state with personal data: its snapshots must be encrypted too.</summary>
 public sealed record GuestState([property: DataSubject] Guid GuestId, [property: PersonalData] string Name, int Visits);
 
+/// <summary>The guest decider: one stream per guest.</summary>
 public static class GuestDecider
 {
+    /// <summary>The decider, from no state.</summary>
     public static readonly Decider<GuestCommand, GuestEvent, GuestState?> Decider = new(null, Evolve, Decide);
 
+    /// <summary>The stream of the guest <paramref name="guestId"/>.</summary>
     public static string StreamOf(Guid guestId) => $"guest-{guestId}";
 
+    /// <summary>Registers a guest once, and records visits of a registered guest; refuses anything else.</summary>
     public static GuestEvent[] Decide(GuestCommand command, GuestState? state) => (command, state) switch
     {
         (RegisterGuest c, null) => [new GuestRegistered(c.GuestId, c.Name, c.Email, c.Phones, null, 2)],
@@ -49,6 +60,7 @@ public static class GuestDecider
         _ => throw new DomainException($"Cannot {command.GetType().Name} a guest in state {state?.GetType().Name ?? "none"}."),
     };
 
+    /// <summary>Folds an event into the state.</summary>
     public static GuestState? Evolve(GuestState? state, GuestEvent @event) => (state, @event) switch
     {
         (null, GuestRegistered e) => new GuestState(e.GuestId, e.Name, 0),
@@ -57,6 +69,7 @@ public static class GuestDecider
         _ => state,
     };
 
+    /// <summary>Names the guest events in <paramref name="registry"/>, and returns it.</summary>
     public static EventTypeRegistry Register(EventTypeRegistry registry) => registry
         .Register<GuestRegistered>("guest-registered.v1")
         .Register<GuestRenamed>("guest-renamed.v1")
@@ -72,16 +85,21 @@ public sealed record GuestCard(
     [property: PersonalData] string[] Phones,
     int Visits)
 {
+    /// <summary>True when some of the card's personal values were erased.</summary>
     [PersonalDataErased]
     public bool Erased { get; init; }
 }
 
+/// <summary>Projects <see cref="GuestCard"/>, one per guest.</summary>
 public sealed class GuestCardProjection : Projection<GuestCard>
 {
+    /// <inheritdoc />
     public override string Name => "guest-cards";
 
+    /// <inheritdoc />
     public override IEnumerable<string> ViewIds(EventEnvelope envelope) => envelope.Data is GuestEvent ? [envelope.StreamId] : [];
 
+    /// <inheritdoc />
     public override GuestCard? Evolve(string id, GuestCard? view, EventEnvelope envelope) => (view, envelope.Data) switch
     {
         (null, GuestRegistered e) => new GuestCard(id, e.GuestId, e.Name, e.Email, e.Phones, 0),

@@ -1,8 +1,8 @@
 using EventSourcing.Events;
 using EventSourcing.Storage;
-using EventSourcing.Tests.Shared.Domain;
+using EventSourcing.Testing.Contracts.Domain;
 
-namespace EventSourcing.Tests.Shared.Projections;
+namespace EventSourcing.Testing.Contracts.Projections;
 
 /// <summary>Seeded random tally events, appended by several concurrent writers.</summary>
 public static class TallyWorkload

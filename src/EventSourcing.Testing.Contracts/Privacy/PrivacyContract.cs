@@ -5,15 +5,16 @@ using EventSourcing.Hosting;
 using EventSourcing.Privacy;
 using EventSourcing.Projections;
 using EventSourcing.Storage;
-using EventSourcing.Tests.Shared.Projections;
+using EventSourcing.Testing.Contracts.Projections;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace EventSourcing.Tests.Shared.Privacy;
+namespace EventSourcing.Testing.Contracts.Privacy;
 
 /// <summary>Crypto-shredding on every store, written once: events, views and snapshots; forgetting; keys.</summary>
 public abstract partial class PrivacyContract
 {
+    /// <summary>The running test's cancellation token.</summary>
     protected static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     /// <summary>Starts an application on the store under test with a fresh, empty log (and the extra services, if any).</summary>
@@ -32,6 +33,7 @@ public abstract partial class PrivacyContract
         },
         services);
 
+    /// <summary>The guest decider's handler in <paramref name="host"/>.</summary>
     protected static DeciderHandler<GuestCommand, GuestEvent, GuestState?> Handler(ProjectionHost host) =>
         host.Services.GetRequiredService<DeciderHandler<GuestCommand, GuestEvent, GuestState?>>();
 
@@ -46,6 +48,7 @@ public abstract partial class PrivacyContract
         return last.Position;
     }
 
+    /// <summary>Events views and snapshots round trip and nothing personal is stored in plaintext.</summary>
     [Fact]
     public async Task Events_views_and_snapshots_round_trip_and_nothing_personal_is_stored_in_plaintext()
     {
@@ -71,6 +74,7 @@ public abstract partial class PrivacyContract
         Assert.DoesNotContain(marker, atRest, StringComparison.Ordinal);
     }
 
+    /// <summary>After forgetting every read shows placeholders and rebuilds and later commands succeed.</summary>
     [Fact]
     public async Task After_forgetting_every_read_shows_placeholders_and_rebuilds_and_later_commands_succeed()
     {
@@ -112,6 +116,7 @@ public abstract partial class PrivacyContract
         Assert.DoesNotContain(marker, await ReadAtRestAsync(host), StringComparison.Ordinal);
     }
 
+    /// <summary>No log line of the whole flow contains personal data.</summary>
     [Fact]
     public async Task No_log_line_of_the_whole_flow_contains_personal_data()
     {
@@ -132,6 +137,7 @@ public abstract partial class PrivacyContract
         Assert.Contains(logs.Lines, line => line.Contains("Forgot data subject", StringComparison.Ordinal));
     }
 
+    /// <summary>Thirty two concurrent get or create calls for one subject get one key.</summary>
     [Fact]
     public async Task Thirty_two_concurrent_get_or_create_calls_for_one_subject_get_one_key()
     {
@@ -153,6 +159,7 @@ public abstract partial class PrivacyContract
         Assert.Equal(results[0], await keys.FindAsync(subject, Ct));
     }
 
+    /// <summary>Keys rewrapped under a new master key still open the data.</summary>
     [Fact]
     public async Task Keys_rewrapped_under_a_new_master_key_still_open_the_data()
     {
@@ -166,6 +173,8 @@ public abstract partial class PrivacyContract
 
         Assert.True(rewrapped >= 1);
         Assert.Equal(before, await keys.FindAsync(guest.ToString(), Ct));
+#pragma warning disable VSTHRD103 // the synchronous lookup is part of the key store's contract
         Assert.Equal(before, keys.Find(guest.ToString()));
+#pragma warning restore VSTHRD103
     }
 }

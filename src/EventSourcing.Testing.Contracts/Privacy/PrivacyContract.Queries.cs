@@ -1,6 +1,6 @@
 using EventSourcing.Privacy;
 
-namespace EventSourcing.Tests.Shared.Privacy;
+namespace EventSourcing.Testing.Contracts.Privacy;
 
 public abstract partial class PrivacyContract
 {
@@ -9,6 +9,7 @@ public abstract partial class PrivacyContract
     /// would match the decrypted value, on PostgreSQL it would silently match nothing. Every store refuses it alike,
     /// naming the field; queries by fields that are not personal work as before.
     /// </summary>
+    /// <summary>Querying views by a personal field is refused alike on every store naming the field.</summary>
     [Fact]
     public async Task Querying_views_by_a_personal_field_is_refused_alike_on_every_store_naming_the_field()
     {

@@ -1,4 +1,4 @@
-namespace EventSourcing.Tests.Shared.Storage;
+namespace EventSourcing.Testing.Contracts.Storage;
 
 /// <summary>
 /// How one reader of the log delivered the committed events: which committed positions it skipped, which it delivered

@@ -1,9 +1,10 @@
 using EventSourcing.Storage;
 
-namespace EventSourcing.Tests.Shared.Storage;
+namespace EventSourcing.Testing.Contracts.Storage;
 
 public abstract partial class EventStoreContract
 {
+    /// <summary>No stream succeeds on a new stream and conflicts on an existing one.</summary>
     [Fact]
     public async Task No_stream_succeeds_on_a_new_stream_and_conflicts_on_an_existing_one()
     {
@@ -19,6 +20,7 @@ public abstract partial class EventStoreContract
         Assert.Single(await ReadStream(store, stream));
     }
 
+    /// <summary>An exact version succeeds when it matches and conflicts otherwise.</summary>
     [Fact]
     public async Task An_exact_version_succeeds_when_it_matches_and_conflicts_otherwise()
     {
@@ -36,6 +38,7 @@ public abstract partial class EventStoreContract
         Assert.Equal(3, (await ReadStream(store, stream)).Count);
     }
 
+    /// <summary>Stream exists conflicts on a missing stream and succeeds on an existing one.</summary>
     [Fact]
     public async Task Stream_exists_conflicts_on_a_missing_stream_and_succeeds_on_an_existing_one()
     {
@@ -51,6 +54,7 @@ public abstract partial class EventStoreContract
         Assert.Equal(2, result.StreamVersion);
     }
 
+    /// <summary>Any appends whatever the version.</summary>
     [Fact]
     public async Task Any_appends_whatever_the_version()
     {
@@ -63,6 +67,7 @@ public abstract partial class EventStoreContract
         Assert.Equal((1L, 3L), (first.StreamVersion, second.StreamVersion));
     }
 
+    /// <summary>Of 64 concurrent appends with the same expected version exactly one succeeds.</summary>
     [Fact]
     public async Task Of_64_concurrent_appends_with_the_same_expected_version_exactly_one_succeeds()
     {
@@ -92,6 +97,7 @@ public abstract partial class EventStoreContract
         Assert.Equal([1L, 2L], (await ReadStream(store, stream)).Select(e => e.StreamVersion));
     }
 
+    /// <summary>A reader never sees half of an append.</summary>
     [Fact]
     public async Task A_reader_never_sees_half_of_an_append()
     {

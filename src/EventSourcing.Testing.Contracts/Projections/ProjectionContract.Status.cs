@@ -1,14 +1,15 @@
 using EventSourcing.Projections;
-using EventSourcing.Tests.Shared.Domain;
+using EventSourcing.Testing.Contracts.Domain;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace EventSourcing.Tests.Shared.Projections;
+namespace EventSourcing.Testing.Contracts.Projections;
 
 public abstract partial class ProjectionContract
 {
     private static Task<IReadOnlyList<ProjectionStatus>> ReadStatusAsync(ProjectionHost host) =>
         host.Services.GetRequiredService<ProjectionStatusReader>().ReadAsync(Ct);
 
+    /// <summary>A live projection reads live in status and rebuild and verify refuse it as folded on read.</summary>
     [Fact]
     public async Task A_live_projection_reads_live_in_status_and_rebuild_and_verify_refuse_it_as_folded_on_read()
     {
@@ -32,6 +33,7 @@ public abstract partial class ProjectionContract
         Assert.NotNull(await host.Views.FindAsync<TallyView>(stream, Ct)); // still read, by folding its stream
     }
 
+    /// <summary>An async projection told to stop reads stopped at the poison event in status.</summary>
     [Fact]
     public async Task An_async_projection_told_to_stop_reads_stopped_at_the_poison_event_in_status()
     {

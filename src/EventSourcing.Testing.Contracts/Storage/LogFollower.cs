@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using EventSourcing.Storage;
 
-namespace EventSourcing.Tests.Shared.Storage;
+namespace EventSourcing.Testing.Contracts.Storage;
 
 /// <summary>
 /// A live subscriber to the whole log (<see cref="IEventReader.SubscribeAllAsync"/>) that records the position of every
@@ -83,7 +83,9 @@ public sealed class LogFollower : IAsyncDisposable
     public async Task<IReadOnlyList<long>> StopAsync()
     {
         await _stop.CancelAsync();
+#pragma warning disable VSTHRD003 // the follower started this task itself, in its constructor
         await _following;
+#pragma warning restore VSTHRD003
         return Positions;
     }
 

@@ -1,10 +1,11 @@
 using EventSourcing.Events;
 using EventSourcing.Storage;
 
-namespace EventSourcing.Tests.Shared.Storage;
+namespace EventSourcing.Testing.Contracts.Storage;
 
 public abstract partial class EventStoreContract
 {
+    /// <summary>A missing stream id is rejected.</summary>
     [Theory]
     [InlineData(null)]
     [InlineData("")]
@@ -17,6 +18,7 @@ public abstract partial class EventStoreContract
         await Assert.ThrowsAnyAsync<ArgumentException>(() => ReadStream(store, streamId!));
     }
 
+    /// <summary>An append without events or with a null event is rejected and stores nothing.</summary>
     [Fact]
     public async Task An_append_without_events_or_with_a_null_event_is_rejected_and_stores_nothing()
     {
@@ -30,6 +32,7 @@ public abstract partial class EventStoreContract
         Assert.Empty(await ReadStream(store, stream));
     }
 
+    /// <summary>Appending an unregistered type fails naming it and stores nothing of the batch.</summary>
     [Fact]
     public async Task Appending_an_unregistered_type_fails_naming_it_and_stores_nothing_of_the_batch()
     {
@@ -43,6 +46,7 @@ public abstract partial class EventStoreContract
         Assert.Empty(await ReadStream(store, stream));
     }
 
+    /// <summary>Reading a stored type name that is not registered fails naming it.</summary>
     [Fact]
     public async Task Reading_a_stored_type_name_that_is_not_registered_fails_naming_it()
     {
@@ -56,6 +60,7 @@ public abstract partial class EventStoreContract
         Assert.Contains("'gone-away.v3'", error.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>Reading the whole log returns events that cannot be read in their place and goes on.</summary>
     [Fact]
     public async Task Reading_the_whole_log_returns_events_that_cannot_be_read_in_their_place_and_goes_on()
     {
@@ -84,6 +89,7 @@ public abstract partial class EventStoreContract
         await Assert.ThrowsAsync<EventDeserializationException>(() => ReadStream(store, misfit));
     }
 
+    /// <summary>The same command appended twice is stored once and returns the first result.</summary>
     [Fact]
     public async Task The_same_command_appended_twice_is_stored_once_and_returns_the_first_result()
     {

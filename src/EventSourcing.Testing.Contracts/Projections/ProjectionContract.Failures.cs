@@ -1,15 +1,16 @@
 using EventSourcing.Events;
 using EventSourcing.Projections;
 using EventSourcing.Storage;
-using EventSourcing.Tests.Shared.Domain;
+using EventSourcing.Testing.Contracts.Domain;
 
-namespace EventSourcing.Tests.Shared.Projections;
+namespace EventSourcing.Testing.Contracts.Projections;
 
 public abstract partial class ProjectionContract
 {
     private static Task<AppendResult> Add(IEventStore store, string stream, int amount, int total) =>
         store.AppendAsync(stream, ExpectedVersion.Any, [new TallyIncreased(amount, total)], EventMetadata.Empty, Ct);
 
+    /// <summary>A poison event is dead lettered and later events are still projected.</summary>
     [Fact]
     public async Task A_poison_event_is_dead_lettered_and_later_events_are_still_projected()
     {
@@ -29,6 +30,7 @@ public abstract partial class ProjectionContract
         Assert.Equal(new FragileTally("tally-b", 1, 1), await host.Views.FindAsync<FragileTally>("tally-b", Ct));
     }
 
+    /// <summary>A rebuild stops on a poison event with a report and the serving views stay.</summary>
     [Fact]
     public async Task A_rebuild_stops_on_a_poison_event_with_a_report_and_the_serving_views_stay()
     {
@@ -45,6 +47,7 @@ public abstract partial class ProjectionContract
         Assert.Equal(new FragileTally("tally-a", 20, 2), await host.Views.FindAsync<FragileTally>("tally-a", Ct));
     }
 
+    /// <summary>Waiting for a position returns once the view reflects the append and times out cleanly otherwise.</summary>
     [Fact]
     public async Task Waiting_for_a_position_returns_once_the_view_reflects_the_append_and_times_out_cleanly_otherwise()
     {
@@ -62,6 +65,7 @@ public abstract partial class ProjectionContract
         Assert.InRange(DateTimeOffset.UtcNow - started, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(10));
     }
 
+    /// <summary>An inline projection is current when the append returns and a failing one fails the append.</summary>
     [Fact]
     public async Task An_inline_projection_is_current_when_the_append_returns_and_a_failing_one_fails_the_append()
     {
@@ -77,6 +81,7 @@ public abstract partial class ProjectionContract
         Assert.Equal(6, (await host.Views.FindAsync<TallyView>("tally-i", Ct))?.Total);
     }
 
+    /// <summary>A live projection folds the stream on read.</summary>
     [Fact]
     public async Task A_live_projection_folds_the_stream_on_read()
     {
