@@ -1,4 +1,5 @@
 using EventSourcing.Cli;
+using System.Text.Json.Serialization;
 using EventSourcing.Storage;
 using Microsoft.AspNetCore.WebUtilities;
 using Reservations;
@@ -9,6 +10,7 @@ using Reservations.GettingAvailability;
 using Reservations.GettingHistory;
 using Reservations.GettingReservation;
 using Reservations.ListingReservations;
+using Reservations.OpenApi;
 using Reservations.PlacingReservation;
 using Reservations.Security;
 using Scalar.AspNetCore;
@@ -33,7 +35,8 @@ builder.Services.AddProblemDetails();
 builder.Services.AddExceptionHandler<ProblemDetailsExceptionHandler>();
 builder.Services.AddRequestDeadline();
 builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
-builder.Services.AddOpenApi();
+builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.NumberHandling = JsonNumberHandling.Strict); // numbers are JSON numbers, in bodies and in the document
+builder.Services.AddReservationsOpenApi();
 
 var app = builder.Build();
 if (await app.Services.RunFollowersCommandAsync(args) is { } exitCode)
@@ -57,7 +60,11 @@ app.UseRequestTimeouts();
 app.MapOpenApi("/openapi/v1.json"); // the one document: other names are 404 problems, not the generator's text/plain echo of the name
 app.MapScalarApiReference(scalar => scalar.DisableDefaultFonts()).WithSecurityHeadersPolicy(SecurityHeaders.ApiReferencePolicy); // no fonts from Scalar's CDN: the page loads nothing from another host
 app.MapGet("/health", async (IEventStore store, CancellationToken cancellationToken) =>
-    TypedResults.Ok(new { status = "healthy", head = await store.ReadHeadPositionAsync(cancellationToken) }));
+        TypedResults.Ok(new HealthStatus("healthy", await store.ReadHeadPositionAsync(cancellationToken))))
+    .WithName("GetHealth")
+    .WithTags(ApiDocument.Health)
+    .WithSummary("Check health")
+    .WithDescription("\"healthy\" and the log's head position when the event store answers; 503 when it does not.");
 
 app.MapGroup(string.Empty)
     .MapPlaceReservation()

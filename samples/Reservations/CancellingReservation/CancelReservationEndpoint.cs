@@ -1,5 +1,6 @@
 using EventSourcing.Deciders;
 using Reservations.Domain;
+using Reservations.OpenApi;
 using Reservations.Security;
 
 namespace Reservations.CancellingReservation;
@@ -10,13 +11,19 @@ public static class CancelReservationEndpoint
 
     public static RouteGroupBuilder MapCancelReservation(this RouteGroupBuilder group)
     {
-        group.MapPost("/reservations/{id:guid}/cancel", CancelAsync)
+        group.MapPost("/reservations/{id}/cancel", CancelAsync)
             .WithName("CancelReservation")
-            .WithSummary("Cancels a reservation (If-Match: the version last read); a confirmed one gives its seats back.")
+            .WithTags(ApiDocument.Reservations)
+            .WithSummary("Cancel a reservation")
+            .WithDescription("Cancels a reservation; a confirmed one gives its seats back. With `If-Match` (the version of the `ETag` last read), a reservation that changed since is not cancelled (412). Cancelling a cancelled reservation is a 409.")
             .Produces<Cancelled>()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status412PreconditionFailed)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .WithIdempotencyKey()
+            .WithIfMatch()
+            .WithResponseHeader(StatusCodes.Status200OK, "ETag", "The reservation's version after the cancellation, quoted.")
             .RequireWriteRateLimit();
         return group;
     }

@@ -2,6 +2,7 @@ using EventSourcing.Events;
 using EventSourcing.Projections;
 using Microsoft.Extensions.Options;
 using Reservations.Domain;
+using Reservations.OpenApi;
 
 namespace Reservations.GettingAvailability;
 
@@ -28,7 +29,12 @@ public static class GetAvailabilityEndpoint
 
     public static RouteGroupBuilder MapGetAvailability(this RouteGroupBuilder group)
     {
-        group.MapGet("/days/{day}/availability", GetAsync).WithName("GetAvailability").WithSummary("Seats held and available on a day.");
+        group.MapGet("/days/{day}/availability", GetAsync)
+            .WithName("GetAvailability")
+            .WithTags(ApiDocument.Days)
+            .WithSummary("Get a day's availability")
+            .WithDescription("The day's capacity, the seats held by confirmed reservations, and the seats still available. `day` is a date as YYYY-MM-DD.")
+            .Produces<Availability>();
         return group;
     }
 

@@ -1,5 +1,6 @@
 using EventSourcing.Storage;
 using Reservations.Domain;
+using Reservations.OpenApi;
 
 namespace Reservations.GettingHistory;
 
@@ -9,7 +10,13 @@ public static class GetHistoryEndpoint
 
     public static RouteGroupBuilder MapGetHistory(this RouteGroupBuilder group)
     {
-        group.MapGet("/reservations/{id:guid}/history", GetAsync).WithName("GetReservationHistory").WithSummary("The reservation's events, in order.");
+        group.MapGet("/reservations/{id}/history", GetAsync)
+            .WithName("GetReservationHistory")
+            .WithTags(ApiDocument.Reservations)
+            .WithSummary("Get a reservation's history")
+            .WithDescription("The reservation's events, in order, read from the log: each with its type, stream version, log position, time and data. Personal values of an erased guest read as \"[erased]\".")
+            .Produces<List<HistoryEntry>>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return group;
     }
 

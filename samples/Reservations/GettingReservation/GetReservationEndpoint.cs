@@ -4,6 +4,7 @@ using EventSourcing.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Reservations.Domain;
+using Reservations.OpenApi;
 
 namespace Reservations.GettingReservation;
 
@@ -11,9 +12,16 @@ public static class GetReservationEndpoint
 {
     public static RouteGroupBuilder MapGetReservation(this RouteGroupBuilder group)
     {
-        group.MapGet("/reservations/{id:guid}", GetAsync)
+        group.MapGet("/reservations/{id}", GetAsync)
             .WithName("GetReservation")
-            .WithSummary("A reservation; ?atLeast={position} first waits (bounded) until the view reflects that position; &decided=true also waits until it shows the confirmation decision (confirmed or rejected). After such a wait, X-View-Up-To-Date says whether the view got there.");
+            .WithTags(ApiDocument.Reservations)
+            .WithSummary("Get a reservation")
+            .WithDescription("The reservation as its view shows it. `?atLeast={position}` first waits (bounded) until the view reflects that log position; `&decided=true` also waits until the view shows the confirmation decision (confirmed or rejected). After such a wait, `X-View-Up-To-Date` says whether the view got there; a reservation not in the view because the view is behind is a 404 with `Retry-After`. The `ETag` is the version to send as `If-Match` when cancelling.")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithResponseHeader(StatusCodes.Status200OK, "ETag", "The reservation's version, quoted: send it as If-Match.")
+            .WithResponseHeader(StatusCodes.Status200OK, UpToDateHeader, "After a wait (atLeast or decided): whether the view reached the position waited for (true or false).")
+            .WithResponseHeader(StatusCodes.Status404NotFound, UpToDateHeader, "After a wait (atLeast or decided): whether the view reached the position waited for (true or false).")
+            .WithResponseHeader(StatusCodes.Status404NotFound, "Retry-After", "Seconds to wait before reading again, when the view was behind.");
         return group;
     }
 
@@ -29,7 +37,7 @@ public static class GetReservationEndpoint
         var position = atLeast ?? 0;
         if (position < 0)
         {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["atLeast"] = ["atLeast must be a log position (0 or more)."] });
+            return Problems.Invalid("atLeast", "atLeast must be a log position (0 or more).");
         }
 
         // A position past the log's end is not refused: on PostgreSQL a node reads the log only up to where no transaction

@@ -10,7 +10,8 @@ using Reservations.Domain;
 namespace Reservations;
 
 /// <summary>
-/// The one mapping from exceptions to problem details: validation 400 (with every failing field), unknown id 404,
+/// The one mapping from exceptions to problem details: validation 400 (with every failing field: the command's rules,
+/// and what the framework could not read, by <see cref="BadRequests"/>), unknown id 404,
 /// broken rule or conflict 409, If-Match mismatch 412, idempotency key reused 422, store unavailable 503 (with
 /// Retry-After), anything else 500 without stack trace or personal data.
 /// </summary>
@@ -24,18 +25,10 @@ public sealed partial class ProblemDetailsExceptionHandler(IProblemDetailsServic
         ArgumentNullException.ThrowIfNull(httpContext);
         var problem = exception switch
         {
-            CommandValidationException invalid => new ValidationProblemDetails(invalid.Errors.ToDictionary(e => JsonNamingPolicy.CamelCase.ConvertName(e.Key), e => e.Value))
-            {
-                Status = StatusCodes.Status400BadRequest,
-                Title = "The request is invalid",
-            },
-            BadHttpRequestException bad => Problem(bad.StatusCode, bad.StatusCode switch
-            {
-                StatusCodes.Status413PayloadTooLarge => "The request body is too large",
-                StatusCodes.Status415UnsupportedMediaType => "Unsupported media type",
-                _ => "The request is malformed",
-            }, Safe(bad)),
-            JsonException => Problem(StatusCodes.Status400BadRequest, "The request body is not valid JSON", "The body could not be read as the expected JSON."),
+            CommandValidationException invalid => Invalid(invalid.Errors.ToDictionary(e => JsonNamingPolicy.CamelCase.ConvertName(e.Key), e => e.Value)),
+            BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } bad => Problem(bad.StatusCode, "The request body is too large", Safe(bad)),
+            BadHttpRequestException { StatusCode: StatusCodes.Status415UnsupportedMediaType } bad => Problem(bad.StatusCode, "Unsupported media type", Safe(bad)),
+            BadHttpRequestException or InvalidHeaderException or JsonException => Invalid(BadRequests.Errors(httpContext, exception)),
             ReservationNotFoundException notFound => Problem(StatusCodes.Status404NotFound, "Not found", notFound.Message),
             UnexpectedStreamVersionException stale => Problem(StatusCodes.Status412PreconditionFailed, "The reservation has changed", $"If-Match was {stale.Expected} but the reservation is at version {stale.ActualVersion}."),
             IdempotencyKeyReusedException => Problem(StatusCodes.Status422UnprocessableEntity, "Idempotency key reused", "This Idempotency-Key was already used with a different request."),
@@ -83,6 +76,9 @@ public sealed partial class ProblemDetailsExceptionHandler(IProblemDetailsServic
         problem.Extensions["traceId"] = System.Diagnostics.Activity.Current?.Id ?? httpContext.TraceIdentifier;
         return httpContext.Response.WriteAsJsonAsync(problem, problem.GetType(), options: null, contentType: "application/problem+json");
     }
+
+    private static ValidationProblemDetails Invalid(Dictionary<string, string[]> errors) =>
+        new(errors) { Status = StatusCodes.Status400BadRequest, Title = Problems.InvalidTitle };
 
     private static ProblemDetails Problem(int status, string title, string? detail) => new() { Status = status, Title = title, Detail = detail };
 

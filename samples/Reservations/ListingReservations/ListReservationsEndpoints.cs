@@ -1,5 +1,6 @@
 using EventSourcing.Projections;
 using Reservations.GettingReservation;
+using Reservations.OpenApi;
 
 namespace Reservations.ListingReservations;
 
@@ -7,8 +8,18 @@ public static class ListReservationsEndpoints
 {
     public static RouteGroupBuilder MapListReservations(this RouteGroupBuilder group)
     {
-        group.MapGet("/days/{day}/reservations", ByDayAsync).WithName("ListDayReservations").WithSummary("The reservations of a day.");
-        group.MapGet("/guests/{guestId:guid}/reservations", ByGuestAsync).WithName("ListGuestReservations").WithSummary("A guest's reservations.");
+        group.MapGet("/days/{day}/reservations", ByDayAsync)
+            .WithName("ListDayReservations")
+            .WithTags(ApiDocument.Days)
+            .WithSummary("List a day's reservations")
+            .WithDescription("Every reservation of the day, in any status, as the view shows them. `day` is a date as YYYY-MM-DD.")
+            .Produces<List<ReservationDetails>>();
+        group.MapGet("/guests/{guestId}/reservations", ByGuestAsync)
+            .WithName("ListGuestReservations")
+            .WithTags(ApiDocument.Guests)
+            .WithSummary("List a guest's reservations")
+            .WithDescription("Every reservation of the guest, in any status, as the view shows them (empty for a guest with none).")
+            .Produces<List<ReservationDetails>>();
         return group;
     }
 

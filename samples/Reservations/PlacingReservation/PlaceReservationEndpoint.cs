@@ -1,11 +1,13 @@
 using EventSourcing.Deciders;
 using FluentValidation;
 using Reservations.Domain;
+using Reservations.OpenApi;
 using Reservations.Security;
 
 namespace Reservations.PlacingReservation;
 
-/// <summary>The request body of <c>POST /reservations</c>.</summary>
+/// <summary>The request body of <c>POST /reservations</c>; its schema carries <see cref="PlaceReservationValidator"/>'s rules.</summary>
+[ValidatedAs(typeof(PlaceReservation))]
 public sealed record PlaceReservationRequest(Guid GuestId, string? GuestName, string? GuestEmail, string? GuestPhone, DateOnly Day, int PartySize);
 
 /// <summary>The placement's rules, checked before anything is loaded; the day is compared with the time the command was received.</summary>
@@ -17,8 +19,10 @@ public sealed class PlaceReservationValidator : AbstractValidator<PlaceReservati
         RuleFor(c => c.GuestName).NotEmpty().MaximumLength(100);
         RuleFor(c => c.GuestEmail).NotEmpty().MaximumLength(254).EmailAddress();
         RuleFor(c => c.GuestPhone).MaximumLength(32).Matches(@"^\+?[0-9 ()\-]{3,32}$").When(c => c.GuestPhone is not null);
-        RuleFor(c => c.PartySize).InclusiveBetween(1, 12);
+        RuleFor(c => c.PartySize).Cascade(CascadeMode.Stop).NotEmpty().WithMessage("The party size is required: 1 to 12.").InclusiveBetween(1, 12);
         RuleFor(c => c.Day)
+            .Cascade(CascadeMode.Stop)
+            .NotEmpty().WithMessage("The day is required, as YYYY-MM-DD.")
             .Must((command, day) => day >= DateOnly.FromDateTime(command.Now.UtcDateTime))
             .WithMessage("The day must not be in the past.");
     }
@@ -32,11 +36,16 @@ public static class PlaceReservationEndpoint
     {
         group.MapPost("/reservations", PlaceAsync)
             .WithName("PlaceReservation")
-            .WithSummary("Places a tentative reservation; it is confirmed or rejected (sold out) shortly after.")
+            .WithTags(ApiDocument.Reservations)
+            .WithSummary("Place a reservation")
+            .WithDescription("Places a tentative reservation (202): the confirmation reactor then confirms it or rejects it (sold out) shortly after. The answer's `position` is where the placement is in the log: read the reservation with `?atLeast={position}` (or `&decided=true`) to see it. A guest whose personal data was erased cannot place again with new personal data (409).")
             .Accepts<PlaceReservationRequest>("application/json")
             .Produces<Placed>(StatusCodes.Status202Accepted)
             .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .WithIdempotencyKey()
+            .WithResponseHeader(StatusCodes.Status202Accepted, "Location", "The reservation's URL.")
             .RequireWriteRateLimit();
         return group;
     }
