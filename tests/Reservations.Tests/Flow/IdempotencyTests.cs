@@ -126,7 +126,7 @@ public abstract class IdempotencyTests(StoreUnderTest store)
             using var response = await client.PlaceAsync(Bodies.Valid(Bodies.UniqueDay(), guestId: guest), key);
             Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"key '{key}': {(int)response.StatusCode}");
             var problem = await response.ReadProblemAsync(HttpStatusCode.BadRequest);
-            Assert.Contains("Idempotency-Key", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+            Assert.Contains("letters, digits", Assert.Single(problem.GetProperty("errors").GetProperty("Idempotency-Key").EnumerateArray()).GetString(), StringComparison.Ordinal);
         }
 
         using (var twoKeys = new HttpRequestMessage(HttpMethod.Post, ReservationsApi.Url("/reservations")) { Content = JsonContent.Create(Bodies.Valid(Bodies.UniqueDay(), guestId: guest), options: ReservationsApi.Json) })
