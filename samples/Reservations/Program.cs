@@ -13,7 +13,6 @@ using Reservations.ListingReservations;
 using Reservations.OpenApi;
 using Reservations.PlacingReservation;
 using Reservations.Security;
-using Scalar.AspNetCore;
 
 var followersCommand = FollowersCommand.Handles(args); // `followers ...`, or `projections ...` as before
 var builder = WebApplication.CreateBuilder(followersCommand ? [] : args);
@@ -58,7 +57,7 @@ app.UseMiddleware<RequestBodyLimit>();
 app.UseRequestTimeouts();
 
 app.MapOpenApi("/openapi/v1.json"); // the one document: other names are 404 problems, not the generator's text/plain echo of the name
-app.MapScalarApiReference(scalar => scalar.DisableDefaultFonts()).WithSecurityHeadersPolicy(SecurityHeaders.ApiReferencePolicy); // no fonts from Scalar's CDN: the page loads nothing from another host
+app.MapReservationsApiReference(); // /scalar/v1, self-contained: nothing from another host, none of Scalar's hosted services
 app.MapGet("/health", async (IEventStore store, CancellationToken cancellationToken) =>
         TypedResults.Ok(new HealthStatus("healthy", await store.ReadHeadPositionAsync(cancellationToken))))
     .WithName("GetHealth")
