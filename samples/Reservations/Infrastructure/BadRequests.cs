@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Metadata;
 
 namespace Reservations;
@@ -36,7 +37,14 @@ public static partial class BadRequests
         var message = exception.Message;
         if (BindingFailed().Match(message) is { Success: true } binding)
         {
-            return One(binding.Groups["name"].Value, $"'{Problems.Truncate(binding.Groups["value"].Value, 40)}' is not {Expected(binding.Groups["type"].Value)}.");
+            var name = binding.Groups["name"].Value;
+            var type = Endpoint(context)?.Metadata.GetOrderedMetadata<IParameterBindingMetadata>().FirstOrDefault(p => p.Name == name)?.ParameterInfo.ParameterType;
+            return One(name, $"'{Problems.Truncate(binding.Groups["value"].Value, 40)}' is not {Expected(type is null ? binding.Groups["type"].Value : (Nullable.GetUnderlyingType(type) ?? type).Name)}.");
+        }
+
+        if (NoBody().IsMatch(message))
+        {
+            return One("body", "A JSON body is required.");
         }
 
         if (Missing().Match(message) is { Success: true } missing)
@@ -58,9 +66,12 @@ public static partial class BadRequests
         }
 
         var field = Field(path);
-        var type = PropertyType(context.GetEndpoint()?.Metadata.GetMetadata<IAcceptsMetadata>()?.RequestType, field);
+        var type = PropertyType(Endpoint(context)?.Metadata.GetMetadata<IAcceptsMetadata>()?.RequestType, field);
         return One(field, type is null ? "The value is not of the type the schema gives." : $"The value is not {Expected(type)}.");
     }
+
+    /// <summary>The endpoint that refused the request: the exception handler runs without it, and the feature keeps it.</summary>
+    private static Endpoint? Endpoint(HttpContext context) => context.Features.Get<IExceptionHandlerFeature>()?.Endpoint ?? context.GetEndpoint();
 
     /// <summary><c>$.guest.name</c> as <c>guest.name</c>; <c>$['a b']</c> as <c>a b</c>.</summary>
     private static string Field(string path) =>
@@ -73,7 +84,7 @@ public static partial class BadRequests
         return property is null ? null : (Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType).Name;
     }
 
-    private static string Expected(string type) => type switch
+    private static string Expected(string type) => type.TrimEnd('?') switch
     {
         "Guid" => "a UUID",
         "Int32" or "Int64" or "int" or "long" => "an integer",
@@ -89,6 +100,9 @@ public static partial class BadRequests
     // ASP.NET Core's own messages for parameters it cannot bind (RequestDelegateFactory): the only place that names them.
     [GeneratedRegex("""^Failed to bind parameter "(?<type>[^" ]+) (?<name>[^"]+)" from "(?<value>.*)"\.$""", RegexOptions.Singleline)]
     private static partial Regex BindingFailed();
+
+    [GeneratedRegex("""^Implicit body inferred for parameter "[^"]+" but no body was provided""")]
+    private static partial Regex NoBody();
 
     [GeneratedRegex("""^Required parameter "(?<type>[^" ]+) (?<name>[^"]+)" was not provided from (?<source>[a-z ]+)\.$""")]
     private static partial Regex Missing();
