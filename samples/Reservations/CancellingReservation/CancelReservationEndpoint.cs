@@ -24,6 +24,7 @@ public static class CancelReservationEndpoint
             .WithIdempotencyKey()
             .WithIfMatch()
             .WithResponseHeader(StatusCodes.Status200OK, "ETag", "The reservation's version after the cancellation, quoted.")
+            .WithResponseExample(StatusCodes.Status200OK, new Cancelled(OperationDocs.Examples.Reservation, "cancelled", 3, 5))
             .RequireWriteRateLimit();
         return group;
     }

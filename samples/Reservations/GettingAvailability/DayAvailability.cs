@@ -34,7 +34,9 @@ public static class GetAvailabilityEndpoint
             .WithTags(ApiDocument.Days)
             .WithSummary("Get a day's availability")
             .WithDescription("The day's capacity, the seats held by confirmed reservations, and the seats still available. `day` is a date as YYYY-MM-DD.")
-            .Produces<Availability>();
+            .Produces<Availability>()
+            .WithDayParameter()
+            .WithResponseExample(StatusCodes.Status200OK, new Availability(OperationDocs.Examples.Day, 40, 4, 36));
         return group;
     }
 

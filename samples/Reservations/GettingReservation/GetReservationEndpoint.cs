@@ -18,6 +18,11 @@ public static class GetReservationEndpoint
             .WithSummary("Get a reservation")
             .WithDescription("The reservation as its view shows it. `?atLeast={position}` first waits (bounded) until the view reflects that log position; `&decided=true` also waits until the view shows the confirmation decision (confirmed or rejected). After such a wait, `X-View-Up-To-Date` says whether the view got there; a reservation not in the view because the view is behind is a 404 with `Retry-After`. The `ETag` is the version to send as `If-Match` when cancelling.")
             .ProducesProblem(StatusCodes.Status404NotFound)
+            .WithParameter("id", _ => { }, "The reservation's id (the placement's answer gives it).")
+            .WithParameter("atLeast", schema => schema.Minimum = "0", "A log position (the write's answer gives it): wait, up to a bound, until the view reflects it.")
+            .WithParameter("decided", _ => { }, "true: also wait, up to the same bound, until the view shows the confirmation decision.")
+            .WithResponseExample(StatusCodes.Status200OK, new ReservationDetails(
+                OperationDocs.Examples.Reservation.ToString(), OperationDocs.Examples.Guest, "Ada Lovelace", "ada@example.com", "+44 20 7946 0000", OperationDocs.Examples.Day, 4, "confirmed", 2))
             .WithResponseHeader(StatusCodes.Status200OK, "ETag", "The reservation's version, quoted: send it as If-Match.")
             .WithResponseHeader(StatusCodes.Status200OK, UpToDateHeader, "After a wait (atLeast or decided): whether the view reached the position waited for (true or false).")
             .WithResponseHeader(StatusCodes.Status404NotFound, UpToDateHeader, "After a wait (atLeast or decided): whether the view reached the position waited for (true or false).")

@@ -27,6 +27,9 @@ public static class Problems
 /// <summary>Days in URLs: exactly <c>YYYY-MM-DD</c>.</summary>
 public static class Days
 {
+    /// <summary>The shape of a day in a URL, for the document.</summary>
+    public const string PatternText = @"^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
+
     public static bool TryParse(string? text, out DateOnly day) =>
         DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out day);
 }

@@ -13,7 +13,8 @@ public static class ListReservationsEndpoints
             .WithTags(ApiDocument.Days)
             .WithSummary("List a day's reservations")
             .WithDescription("Every reservation of the day, in any status, as the view shows them. `day` is a date as YYYY-MM-DD.")
-            .Produces<List<ReservationDetails>>();
+            .Produces<List<ReservationDetails>>()
+            .WithDayParameter();
         group.MapGet("/guests/{guestId}/reservations", ByGuestAsync)
             .WithName("ListGuestReservations")
             .WithTags(ApiDocument.Guests)

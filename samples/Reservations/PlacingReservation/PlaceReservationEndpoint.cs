@@ -46,6 +46,8 @@ public static class PlaceReservationEndpoint
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .WithIdempotencyKey()
             .WithResponseHeader(StatusCodes.Status202Accepted, "Location", "The reservation's URL.")
+            .WithRequestExample(new PlaceReservationRequest(OperationDocs.Examples.Guest, "Ada Lovelace", "ada@example.com", "+44 20 7946 0000", OperationDocs.Examples.Day, 4))
+            .WithResponseExample(StatusCodes.Status202Accepted, new Placed(OperationDocs.Examples.Reservation, "tentative", 1))
             .RequireWriteRateLimit();
         return group;
     }
