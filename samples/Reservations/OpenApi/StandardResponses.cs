@@ -9,8 +9,9 @@ namespace Reservations.OpenApi;
 
 /// <summary>
 /// What any operation may answer besides its own results, added to each so that the document lists every status the
-/// API can give: 400 when it takes input, 413 and 415 when it takes a body, 429 when
-/// it is rate-limited, 500 and 503 always (with <c>Retry-After</c> where the API sends it), and 431 (Kestrel's, no body).
+/// API can give: 400 when it takes input, 413 and 415 always (a body too large, or not JSON in UTF-8: an operation that
+/// takes no body still refuses a large one, or one in an unknown charset), 429 when it is rate-limited, 500 and 503
+/// always (with <c>Retry-After</c> where the API sends it), and 431 (Kestrel's, no body).
 /// Every error is problem details; a 400 is validation problem details. The admin operations get the key's scheme.
 /// </summary>
 internal sealed class StandardResponses : IOpenApiOperationTransformer
@@ -35,6 +36,12 @@ internal sealed class StandardResponses : IOpenApiOperationTransformer
         {
             Add(operation, StatusCodes.Status413PayloadTooLarge, $"The body is larger than {RequestBodyLimit.MaxBytes / 1024} KiB.", problem);
             Add(operation, StatusCodes.Status415UnsupportedMediaType, "The body is not JSON in UTF-8.", problem);
+        }
+        else
+        {
+            // RequestBodyLimit checks the body of every request: one this operation would not read is refused all the same.
+            Add(operation, StatusCodes.Status413PayloadTooLarge, $"The request has a body (this operation takes none) larger than {RequestBodyLimit.MaxBytes / 1024} KiB.", problem);
+            Add(operation, StatusCodes.Status415UnsupportedMediaType, "The request has a body (this operation takes none) whose Content-Type names a charset the API does not know.", problem);
         }
 
         if (metadata.OfType<EnableRateLimitingAttribute>().Any())

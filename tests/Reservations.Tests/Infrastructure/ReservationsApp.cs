@@ -6,9 +6,11 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.Mvc.Testing.Handlers;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Reservations.Tests.OpenApi;
 
 namespace Reservations.Tests.Infrastructure;
 
@@ -23,6 +25,7 @@ public sealed record AppSetup(IReadOnlyDictionary<string, string?>? Settings = n
 /// The sample API in memory (TestServer) or on Kestrel: on the in-memory store, or on PostgreSQL when a connection string
 /// is given. The host runs as Development (Marten creates its schema) unless the settings say otherwise
 /// (<c>environment</c>), with a random personal-data master key per test process and the test's <see cref="AppSetup"/>.
+/// The clients it makes check every response against the committed OpenAPI document.
 /// </summary>
 public sealed class ReservationsApp(string? postgresConnectionString, AppSetup setup, Func<Task>? afterDispose = null)
     : WebApplicationFactory<Program>
@@ -73,7 +76,36 @@ public sealed class ReservationsApp(string? postgresConnectionString, AppSetup s
             },
         };
         var address = Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
-        return new HttpClient(handler) { BaseAddress = new Uri(address) };
+        return new HttpClient(new OpenApiResponseCheck { InnerHandler = handler }) { BaseAddress = new Uri(address) };
+    }
+
+    /// <summary>
+    /// A client of the app, as <see cref="WebApplicationFactory{TEntryPoint}.CreateClient()"/> makes it (following
+    /// redirects, keeping cookies), whose every response is checked against the committed OpenAPI document
+    /// (<see cref="OpenApiResponseCheck"/>).
+    /// </summary>
+    public new HttpClient CreateClient() => CreateClient(ClientOptions);
+
+    /// <summary>
+    /// A client of the app with <paramref name="options"/>, as
+    /// <see cref="WebApplicationFactory{TEntryPoint}.CreateClient(WebApplicationFactoryClientOptions)"/> makes it, whose
+    /// every response is checked against the committed OpenAPI document (<see cref="OpenApiResponseCheck"/>).
+    /// </summary>
+    public new HttpClient CreateClient(WebApplicationFactoryClientOptions options)
+    {
+        var handlers = new List<DelegatingHandler>();
+        if (options.AllowAutoRedirect)
+        {
+            handlers.Add(new RedirectHandler(options.MaxAutomaticRedirections));
+        }
+
+        if (options.HandleCookies)
+        {
+            handlers.Add(new CookieContainerHandler());
+        }
+
+        handlers.Add(new OpenApiResponseCheck()); // innermost: it sees each response with the request that got it
+        return CreateDefaultClient(options.BaseAddress, [.. handlers]);
     }
 
     public override async ValueTask DisposeAsync()
