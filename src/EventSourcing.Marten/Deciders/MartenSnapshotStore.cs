@@ -1,4 +1,5 @@
 using EventSourcing.Deciders;
+using EventSourcing.Marten.Privacy;
 using EventSourcing.Marten.Storage;
 using EventSourcing.Privacy;
 using Marten;
@@ -13,7 +14,9 @@ public sealed class MartenSnapshotStore(IDocumentStore store, PersonalDataProtec
     {
         var session = store.QuerySession();
         await using var dispose = session.ConfigureAwait(false);
-        var document = await session.LoadAsync<SnapshotDocument<TState>>(streamId, cancellationToken).ConfigureAwait(false);
+        var document = protector is null
+            ? await session.LoadAsync<SnapshotDocument<TState>>(streamId, cancellationToken).ConfigureAwait(false)
+            : await SealedDocuments.LoadAsync<SnapshotDocument<TState>>(session, protector, streamId, cancellationToken).ConfigureAwait(false);
         return document is null ? null : new Snapshot<TState>(document.State, document.Version, document.Position);
     }, cancellationToken);
 

@@ -88,7 +88,8 @@ public static partial class MartenEventSourcingExtensions
         builder.Services.AddSingleton<ISnapshotStore>(services => new MartenSnapshotStore(services.GetRequiredService<IDocumentStore>(), services.GetRequiredService<PersonalDataProtector>()));
 
         builder.UseProjectionStore(
-            services => new MartenProjectionStore(services.GetRequiredService<IDocumentStore>(), services.GetRequiredService<ProjectionCatalog>(), services.GetRequiredService<IEventReader>()),
+            services => new MartenProjectionStore(
+                services.GetRequiredService<IDocumentStore>(), services.GetRequiredService<ProjectionCatalog>(), services.GetRequiredService<IEventReader>(), services.GetRequiredService<PersonalDataProtector>()),
             runsAsyncProjections: false);
 
         return builder.UseStore(services => new MartenEventStore(

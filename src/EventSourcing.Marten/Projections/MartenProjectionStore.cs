@@ -20,11 +20,13 @@ public sealed partial class MartenProjectionStore : IProjectionStore
     private readonly IDocumentStore _store;
     private readonly ProjectionCatalog _catalog;
     private readonly IEventReader _events;
+    private readonly PersonalDataProtector _protector;
     private readonly ConcurrentDictionary<Type, IViewTable> _tables = new();
 
-    /// <summary>Creates the store.</summary>
-    public MartenProjectionStore(IDocumentStore store, ProjectionCatalog catalog, IEventReader events)
+    /// <summary>Creates the store; <paramref name="protector"/> loads the keys views need before they are read.</summary>
+    public MartenProjectionStore(IDocumentStore store, ProjectionCatalog catalog, IEventReader events, PersonalDataProtector protector)
     {
+        _protector = protector ?? throw new ArgumentNullException(nameof(protector));
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _catalog = catalog ?? throw new ArgumentNullException(nameof(catalog));
         _events = events ?? throw new ArgumentNullException(nameof(events));
@@ -40,7 +42,7 @@ public sealed partial class MartenProjectionStore : IProjectionStore
         options.Schema.For<DeadLetterDocument>().Index(d => d.Projection);
         foreach (var registration in catalog.All.Where(r => r.Lifecycle != ProjectionLifecycle.Live))
         {
-            IViewTable.For(registration.Projection.ViewType).Configure(options);
+            IViewTable.Configure(registration.Projection.ViewType, options);
         }
     }
 
@@ -138,7 +140,7 @@ public sealed partial class MartenProjectionStore : IProjectionStore
     {
         var session = _store.QuerySession();
         await using var dispose = session.ConfigureAwait(false);
-        return await ViewTable<TView>.FindAsync(session, projection, generation, id, cancellationToken).ConfigureAwait(false);
+        return await TableOf<TView>().FindAsync(session, projection, generation, id, cancellationToken).ConfigureAwait(false);
     }, cancellationToken);
 
     /// <inheritdoc />
@@ -155,7 +157,7 @@ public sealed partial class MartenProjectionStore : IProjectionStore
     {
         var session = _store.QuerySession();
         await using var dispose = session.ConfigureAwait(false);
-        return await ViewTable<TView>.QueryAsync(session, projection, generation, predicate, cancellationToken).ConfigureAwait(false);
+        return await TableOf<TView>().QueryAsync(session, projection, generation, predicate, cancellationToken).ConfigureAwait(false);
     }, cancellationToken);
 
     /// <inheritdoc />
@@ -202,8 +204,11 @@ public sealed partial class MartenProjectionStore : IProjectionStore
     /// <summary>The view table of a projection; none for a checkpoint-only name (a reactor's).</summary>
     private IViewTable? Table(string projection) =>
         _catalog.All.FirstOrDefault(r => r.Name == projection) is { } registration
-            ? _tables.GetOrAdd(registration.Projection.ViewType, IViewTable.For)
+            ? _tables.GetOrAdd(registration.Projection.ViewType, IViewTable.For, _protector)
             : null;
+
+    private ViewTable<TView> TableOf<TView>()
+        where TView : class => (ViewTable<TView>)_tables.GetOrAdd(typeof(TView), IViewTable.For, _protector);
 
     private Task<int> UpdateGenerationsAsync(string projection, Func<ProjectionGenerations, int> update, string? exclusiveLock, CancellationToken cancellationToken) => MartenErrors.GuardAsync(async () =>
     {
