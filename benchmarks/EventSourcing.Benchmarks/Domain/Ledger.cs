@@ -48,6 +48,9 @@ public sealed class DaySeatsProjection : Projection<DaySeats>
 {
     public override string Name => "day-seats";
 
+    /// <summary>Seats per day: no guest's personal value is read, so rebuilds decrypt nothing.</summary>
+    public override bool ReadsPersonalData => false;
+
     public override IEnumerable<string> ViewIds(EventEnvelope envelope) => envelope.Data switch
     {
         SeatsHeld e => [e.Day.ToString("O", System.Globalization.CultureInfo.InvariantCulture)],

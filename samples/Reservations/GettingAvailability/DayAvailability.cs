@@ -13,6 +13,9 @@ public sealed class DayAvailabilityProjection : Projection<DayAvailability>
 {
     public override string Name => "day-availability";
 
+    /// <summary>Seats per day: no guest's personal value is read, so following the log and rebuilding decrypt nothing.</summary>
+    public override bool ReadsPersonalData => false;
+
     public override IEnumerable<string> ViewIds(EventEnvelope envelope) => envelope.Data is DayEvent e ? [e.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)] : [];
 
     public override DayAvailability? Evolve(string id, DayAvailability? view, EventEnvelope envelope) => envelope.Data switch

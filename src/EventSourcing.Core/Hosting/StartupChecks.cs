@@ -22,6 +22,18 @@ internal static class StartupChecks
         {
             throw new InvalidOperationException($"Personal data is marked where it cannot be protected:{Environment.NewLine}- {string.Join($"{Environment.NewLine}- ", misuses)}");
         }
+
+        var contradictions = builder.Projections
+            .Where(r => !r.Projection.ReadsPersonalData)
+            .Select(r => (r.Name, Fields: PersonalDataJson.PersonalFields(r.Projection.ViewType)))
+            .Where(r => r.Fields.Count > 0)
+            .Select(r => $"{r.Name} says it reads no personal data (ReadsPersonalData is false), but its views hold personal fields ({string.Join(", ", r.Fields)}): " +
+                "its events are read sealed, so those fields would hold placeholders. Remove the override, or the fields.")
+            .ToArray();
+        if (contradictions.Length > 0)
+        {
+            throw new InvalidOperationException($"A projection reads no personal data but keeps some:{Environment.NewLine}- {string.Join($"{Environment.NewLine}- ", contradictions)}");
+        }
     }
 
     /// <summary><paramref name="type"/>, when concrete, and the concrete types derived from it in its assembly.</summary>

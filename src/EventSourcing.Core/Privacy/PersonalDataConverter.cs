@@ -6,7 +6,8 @@ namespace EventSourcing.Privacy;
 /// <summary>
 /// The converter put on every <see cref="PersonalDataAttribute"/> property: writes the value's JSON encrypted under the
 /// current subject's key (or, for fingerprints, its keyed hash), and reads it back, or the placeholder when the key is
-/// gone. Values stored before protection (plain JSON) are read as they are.
+/// gone. Values stored before protection (plain JSON) are read as they are. In a sealed read (<see cref="SealedReads"/>)
+/// a protected value is not decrypted: it reads as the placeholder.
 /// </summary>
 internal sealed class PersonalDataConverter<T>(Func<PersonalDataProtector> protector, string scope, string? replacement, bool fingerprint) : JsonConverter<T>
 {
@@ -57,6 +58,11 @@ internal sealed class PersonalDataConverter<T>(Func<PersonalDataProtector> prote
 
             if (text.StartsWith(PersonalDataProtector.Prefix, StringComparison.Ordinal))
             {
+                if (SealedReads.IsActive)
+                {
+                    return Placeholder(); // a reader that reads no personal data: nothing to decrypt, no key to load
+                }
+
                 bool opened;
                 byte[]? plaintext;
                 string subject;

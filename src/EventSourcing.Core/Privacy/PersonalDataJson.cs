@@ -113,6 +113,38 @@ public static class PersonalDataJson
         return misuses;
     }
 
+    /// <summary>The personal fields of <paramref name="root"/> and of the objects it may hold (<c>Type.Property</c>).</summary>
+    internal static IReadOnlyList<string> PersonalFields(Type root)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        var fields = new SortedSet<string>(StringComparer.Ordinal);
+        CollectPersonalFields(root, [], fields);
+        return [.. fields];
+    }
+
+    private static void CollectPersonalFields(Type type, HashSet<Type> visiting, SortedSet<string> fields)
+    {
+        if (TypePlan.ElementOf(type) is { } element)
+        {
+            CollectPersonalFields(element, visiting, fields);
+            return;
+        }
+
+        if (TypePlan.IsLeafType(type) || !visiting.Add(type))
+        {
+            return;
+        }
+
+        var plan = PlanFor(type);
+        fields.UnionWith(plan.Personal.Keys.Select(name => $"{type.Name}.{name}"));
+        foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.GetIndexParameters().Length == 0))
+        {
+            CollectPersonalFields(property.PropertyType, visiting, fields);
+        }
+
+        visiting.Remove(type);
+    }
+
     private static void Check(Type type, string path, bool subjectInReach, HashSet<Type> visiting, List<string> misuses)
     {
         if (TypePlan.ElementOf(type) is { } element)

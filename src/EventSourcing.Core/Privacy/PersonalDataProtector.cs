@@ -90,10 +90,18 @@ public sealed class PersonalDataProtector : IDisposable
         return forgotten;
     }
 
-    /// <summary>Loads the keys of the subjects whose values appear in <paramref name="json"/>, ahead of reading it.</summary>
+    /// <summary>
+    /// Loads the keys of the subjects whose values appear in <paramref name="json"/>, ahead of reading it; none for a
+    /// reader that reads no personal data (a projection whose <c>ReadsPersonalData</c> is false), which leaves them sealed.
+    /// </summary>
     public async Task PrepareReadAsync(IEnumerable<ReadOnlyMemory<byte>> json, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(json);
+        if (SealedReads.IsActive)
+        {
+            return;
+        }
+
         var subjects = new HashSet<string>(StringComparer.Ordinal);
         foreach (var document in json)
         {

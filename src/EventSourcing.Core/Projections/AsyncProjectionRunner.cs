@@ -95,6 +95,7 @@ internal sealed partial class AsyncProjectionRunner : BackgroundService
     {
         var state = await _views.ReadStateAsync(registration.Name, cancellationToken).ConfigureAwait(false);
         var page = new List<EventEnvelope>(GenerationBuilder.PageSize);
+        using var read = ProjectionApplier.BeginEventRead(registration.Projection);
         await foreach (var envelope in _events.ReadAllAsync(state.ServingPosition + 1, cancellationToken).ConfigureAwait(false))
         {
             page.Add(envelope);

@@ -27,6 +27,7 @@ internal sealed class GenerationBuilder(IEventReader events, IProjectionStore vi
         IProgress<RebuildProgress>? progress,
         CancellationToken cancellationToken)
     {
+        using var read = ProjectionApplier.BeginEventRead(registration.Projection);
         var position = fromPosition;
         var stopwatch = Stopwatch.StartNew();
         var startedAt = position;

@@ -17,6 +17,13 @@ public interface IProjection
     /// <summary>The type of the views.</summary>
     Type ViewType { get; }
 
+    /// <summary>
+    /// Whether <see cref="Evolve"/> reads personal values of events (<c>[PersonalData]</c>). A projection that reads none
+    /// says false: its events are then read with their personal values sealed (placeholders), so rebuilding and following
+    /// the log decrypt nothing and load no key for it. Its views may hold no personal field (checked at start-up).
+    /// </summary>
+    bool ReadsPersonalData => true;
+
     /// <summary>The ids of the views <paramref name="envelope"/> changes: none to ignore it, one, or several.</summary>
     IEnumerable<string> ViewIds(EventEnvelope envelope);
 
@@ -55,6 +62,9 @@ public abstract class Projection<TView> : IProjection
 
     /// <inheritdoc />
     public Type ViewType => typeof(TView);
+
+    /// <inheritdoc />
+    public virtual bool ReadsPersonalData => true;
 
     /// <summary>
     /// The ids of the views the event changes. One stream to one view: <c>[e.StreamId]</c>; many streams to one view:

@@ -15,6 +15,17 @@ namespace EventSourcing.Projections;
 public static class ProjectionApplier
 {
     /// <summary>
+    /// Begins reading events for <paramref name="projection"/>: when it reads no personal data
+    /// (<see cref="IProjection.ReadsPersonalData"/>), the events read in this asynchronous flow until the scope is disposed
+    /// keep their personal values sealed (placeholders, no decryption, no key loaded). Read a projection's events inside it.
+    /// </summary>
+    public static IDisposable BeginEventRead(IProjection projection)
+    {
+        ArgumentNullException.ThrowIfNull(projection);
+        return projection.ReadsPersonalData ? NoScope.Instance : SealedReads.Begin();
+    }
+
+    /// <summary>
     /// Applies <paramref name="events"/> (in position order) to <paramref name="batch"/>; returns how many were dead-lettered.
     /// With <paramref name="personalData"/>, the changed views are checked against forgets that happened after their events
     /// were read (<see cref="EventSourcingJson.EraseForgottenAsync"/>) before they are put.
@@ -129,5 +140,14 @@ public static class ProjectionApplier
         }
 
         return null;
+    }
+
+    private sealed class NoScope : IDisposable
+    {
+        public static readonly NoScope Instance = new();
+
+        public void Dispose()
+        {
+        }
     }
 }

@@ -41,6 +41,7 @@ internal sealed class MartenProjectionAdapter(
         var last = batchEvents[^1].Sequence;
         var envelopes = new List<EventEnvelope>();
         var from = Math.Min(position + 1, batchEvents[0].Sequence); // also what a swap left the serving generation without
+        using var read = ProjectionApplier.BeginEventRead(registration.Projection);
         await foreach (var envelope in events().ReadRangeAsync(from, last, cancellation).ConfigureAwait(false))
         {
             envelopes.Add(envelope);

@@ -1,6 +1,8 @@
 using EventSourcing.Deciders;
+using EventSourcing.Events;
 using EventSourcing.Hosting;
 using EventSourcing.Privacy;
+using EventSourcing.Projections;
 using EventSourcing.Tests.Shared.Postgres;
 using EventSourcing.Testing.Contracts.Privacy;
 using EventSourcing.Testing.Contracts.Projections;
@@ -52,6 +54,37 @@ public sealed class KeyLookupTests(PostgresFixture postgres)
         Assert.True(counter.Asynchronous >= 1, $"{read}: no key was loaded at all");
     }
 
+    [Fact]
+    public async Task A_projection_that_reads_no_personal_data_is_rebuilt_by_a_fresh_process_without_loading_a_key()
+    {
+        var connectionString = await postgres.CreateDatabaseAsync("keylookups", Ct);
+        var guest = Guid.NewGuid();
+        await using (var writer = await StartAsync(connectionString, counter: null, startHostedServices: true))
+        {
+            var handler = writer.Services.GetRequiredService<DeciderHandler<GuestCommand, GuestEvent, GuestState?>>();
+            await handler.HandleAsync(GuestDecider.StreamOf(guest), new RegisterGuest(guest, "Ada Lovelace", "ada@example.com", ["+44 20 7946 0000"]), Ct);
+            var last = await handler.HandleAsync(GuestDecider.StreamOf(guest), new VisitGuest(guest, new DateOnly(2030, 1, 1)), Ct);
+            await writer.WaitForAsync(last.Position, "guest-cards", "guest-visits");
+        }
+
+        var sealedRead = new CountingKeyStore.Counts();
+        await using (var reader = await StartAsync(connectionString, sealedRead, startHostedServices: false))
+        {
+            await reader.Rebuilder.RebuildAsync("guest-visits", null, Ct);
+            Assert.Equal(new GuestVisits(GuestDecider.StreamOf(guest), 1), await reader.Views.FindAsync<GuestVisits>(GuestDecider.StreamOf(guest), Ct));
+        }
+
+        var openRead = new CountingKeyStore.Counts();
+        await using (var reader = await StartAsync(connectionString, openRead, startHostedServices: false))
+        {
+            await reader.Rebuilder.RebuildAsync("guest-cards", null, Ct);
+        }
+
+        Assert.Equal((0, 0), (sealedRead.Blocking, sealedRead.Asynchronous));
+        Assert.Equal(0, openRead.Blocking);
+        Assert.True(openRead.Asynchronous >= 1, "rebuilding the guest cards loaded no key: the comparison proves nothing");
+    }
+
     private static Task<ProjectionHost> StartAsync(string connectionString, CountingKeyStore.Counts? counter, bool startHostedServices) =>
         ProjectionHost.StartAsync(
             es =>
@@ -59,6 +92,7 @@ public sealed class KeyLookupTests(PostgresFixture postgres)
                 GuestDecider.Register(es.Events);
                 es.AddDecider(GuestDecider.Decider);
                 es.AddProjection(new GuestCardProjection());
+                es.AddProjection(new GuestVisitsProjection());
                 es.ConfigureCommands(o => o.SnapshotEvery = 2);
                 es.UseTestMarten(connectionString);
                 if (counter is not null)
@@ -67,6 +101,25 @@ public sealed class KeyLookupTests(PostgresFixture postgres)
                 }
             },
             startHostedServices);
+
+    private sealed record GuestVisits(string Id, int Visits);
+
+    /// <summary>Counts a guest's visits: it reads no personal data.</summary>
+    private sealed class GuestVisitsProjection : Projection<GuestVisits>
+    {
+        public override string Name => "guest-visits";
+
+        public override bool ReadsPersonalData => false;
+
+        public override IEnumerable<string> ViewIds(EventEnvelope envelope) => envelope.Data is GuestEvent ? [envelope.StreamId] : [];
+
+        public override GuestVisits? Evolve(string id, GuestVisits? view, EventEnvelope envelope) => envelope.Data switch
+        {
+            GuestRegistered => new GuestVisits(id, 0),
+            GuestVisited when view is not null => view with { Visits = view.Visits + 1 },
+            _ => view,
+        };
+    }
 
     /// <summary>Counts the key lookups of the key store it wraps: blocking ones (Find, GetOrCreate) and asynchronous ones.</summary>
     private sealed class CountingKeyStore(IKeyStore inner, CountingKeyStore.Counts counts) : IKeyStore
