@@ -4,8 +4,6 @@ using EventSourcing.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using Polly;
-using Polly.Retry;
 
 namespace EventSourcing.Deciders;
 
@@ -14,6 +12,12 @@ namespace EventSourcing.Deciders;
 /// and append with the version loaded. On a concurrency conflict it reloads and decides again, a bounded number
 /// of times (<see cref="CommandHandlingOptions"/>), then lets the <see cref="ConcurrencyException"/> through.
 /// A command whose id already appears in the stream's metadata is not decided again: its first result is returned.
+/// <para>
+/// The folded states of the streams handled last are kept in memory (<see cref="CommandHandlingOptions.CachedStreams"/>),
+/// so a command reads and folds only the events after the version cached; the append's expected version stays the
+/// arbiter, and a conflict drops the entry it was decided on. A state is not kept when its type, or the type of an event
+/// folded into it, holds <see cref="Privacy.PersonalDataAttribute"/> data: a forget then takes effect on the next load.
+/// </para>
 /// </summary>
 public sealed partial class DeciderHandler<TCommand, TEvent, TState>
     where TCommand : notnull
@@ -22,9 +26,13 @@ public sealed partial class DeciderHandler<TCommand, TEvent, TState>
     private readonly Decider<TCommand, TEvent, TState> _decider;
     private readonly IEventStore _store;
     private readonly ILogger _logger;
-    private readonly ResiliencePipeline _retry;
+    private readonly TimeProvider _timeProvider;
+    private readonly int _maxRetries;
+    private readonly TimeSpan _retryDelay;
+    private readonly TimeSpan _maxRetryDelay;
     private readonly ISnapshotStore? _snapshots;
     private readonly int _snapshotEvery;
+    private readonly StateCache<TState>? _cache;
 
     /// <summary>Creates the handler.</summary>
     public DeciderHandler(
@@ -39,11 +47,18 @@ public sealed partial class DeciderHandler<TCommand, TEvent, TState>
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         var settings = options?.Value ?? new CommandHandlingOptions();
-        _retry = BuildRetry(settings, timeProvider ?? TimeProvider.System);
+        _timeProvider = timeProvider ?? TimeProvider.System;
+        ArgumentOutOfRangeException.ThrowIfNegative(settings.MaxConflictRetries);
+        (_maxRetries, _retryDelay, _maxRetryDelay) = (settings.MaxConflictRetries, settings.ConflictRetryDelay, settings.MaxConflictRetryDelay);
         ArgumentOutOfRangeException.ThrowIfNegative(settings.SnapshotEvery);
         _snapshotEvery = settings.SnapshotEvery;
         _snapshots = _snapshotEvery > 0 ? snapshots ?? throw new ArgumentNullException(nameof(snapshots), "SnapshotEvery is set but there is no snapshot store.") : null;
+        ArgumentOutOfRangeException.ThrowIfNegative(settings.CachedStreams);
+        _cache = settings.CachedStreams > 0 ? new StateCache<TState>(settings.CachedStreams) : null;
     }
+
+    /// <summary>How many streams' states are cached now (for tests).</summary>
+    internal int CachedStreamCount => _cache?.Count ?? 0;
 
     /// <summary>Handles <paramref name="command"/> on <paramref name="streamId"/>; a command implementing <see cref="IIdempotentCommand"/> carries its id into the metadata.</summary>
     public Task<CommandResult> HandleAsync(string streamId, TCommand command, CancellationToken cancellationToken = default) =>
@@ -64,11 +79,19 @@ public sealed partial class DeciderHandler<TCommand, TEvent, TState>
         AppendGuard.StreamId(streamId);
         ArgumentNullException.ThrowIfNull(command);
         ArgumentNullException.ThrowIfNull(metadata);
-        var attempt = new Attempt(this, streamId, command, metadata, expected);
-        return await _retry.ExecuteAsync(
-            static (attempt, token) => new ValueTask<CommandResult>(attempt.Handler.DecideAndAppendAsync(attempt, token)),
-            attempt,
-            cancellationToken).ConfigureAwait(false);
+        for (var retry = 0; ; retry++)
+        {
+            try
+            {
+                return await DecideAndAppendAsync(streamId, command, metadata, expected, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ConcurrencyException conflict) when (retry < _maxRetries)
+            {
+                LogConflict(_logger, conflict.StreamId, retry + 1, _maxRetries);
+            }
+
+            await Task.Delay(RetryDelay(retry), _timeProvider, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>
@@ -83,44 +106,83 @@ public sealed partial class DeciderHandler<TCommand, TEvent, TState>
         return new StreamState<TState>(streamId, loaded.State, loaded.Version, loaded.Position);
     }
 
-    private async Task<Loaded> LoadStreamAsync(string streamId, Guid? commandId, CancellationToken cancellationToken)
+    private async ValueTask<Loaded> LoadStreamAsync(string streamId, Guid? commandId, CancellationToken cancellationToken)
     {
-        var loaded = new Loaded { State = _decider.Initial };
-        if (_snapshots is not null && await _snapshots.LoadAsync<TState>(streamId, cancellationToken).ConfigureAwait(false) is { } snapshot)
+        var loaded = new Loaded { State = _decider.Initial, Cacheable = _cache is not null && MayCache(_decider.Initial) };
+        if (_cache is not null && _cache.TryGet(streamId, out var cached))
         {
-            (loaded.State, loaded.Version, loaded.Position) = (snapshot.State, snapshot.Version, snapshot.Position);
+            (loaded.State, loaded.Version, loaded.Position, loaded.SnapshotVersion) = (cached.State, cached.Version, cached.Position, cached.SnapshotVersion);
+            loaded.Cached = cached;
+        }
+        else
+        {
+            if (_snapshots is not null && await _snapshots.LoadAsync<TState>(streamId, cancellationToken).ConfigureAwait(false) is { } snapshot)
+            {
+                (loaded.State, loaded.Version, loaded.Position) = (snapshot.State, snapshot.Version, snapshot.Position);
+                loaded.Cacheable &= MayCache(snapshot.State);
+            }
+
+            loaded.SnapshotVersion = loaded.Version;
         }
 
-        loaded.SnapshotVersion = loaded.Version;
-        await foreach (var envelope in _store.ReadStreamAsync(streamId, loaded.Version + 1, cancellationToken).ConfigureAwait(false))
+        // A command with an id looks for it in every event after the snapshot; the cached state saves only their fold.
+        var from = commandId is null ? loaded.Version + 1 : loaded.SnapshotVersion + 1;
+        var folded = loaded.Version;
+        if (_store is InMemoryEventStore memory)
         {
-            if (envelope.Data is not TEvent @event)
+            foreach (var envelope in memory.ReadStreamNow(streamId, from, cancellationToken))
             {
-                throw new InvalidOperationException($"Stream '{streamId}' holds an event of type '{envelope.EventType}' that is not a {typeof(TEvent).Name}.");
+                Fold(ref loaded, envelope, streamId, commandId);
             }
+        }
+        else
+        {
+            await foreach (var envelope in _store.ReadStreamAsync(streamId, from, cancellationToken).ConfigureAwait(false))
+            {
+                Fold(ref loaded, envelope, streamId, commandId);
+            }
+        }
 
-            loaded.State = _decider.Evolve(loaded.State, @event);
-            (loaded.Version, loaded.Position) = (envelope.StreamVersion, envelope.Position);
-            if (commandId is not null && envelope.Metadata.CommandId == commandId)
-            {
-                (loaded.AppliedVersion, loaded.AppliedPosition, loaded.Applied) = (loaded.Version, loaded.Position, loaded.Applied + 1);
-            }
+        if (loaded.Version > folded && loaded.Cacheable)
+        {
+            loaded.Cached = new CachedState<TState>(loaded.State, loaded.Version, loaded.Position, loaded.SnapshotVersion);
+            _cache!.Offer(streamId, loaded.Cached);
         }
 
         return loaded;
     }
 
-    private async Task<CommandResult> DecideAndAppendAsync(Attempt attempt, CancellationToken cancellationToken)
+    private void Fold(ref Loaded loaded, EventEnvelope envelope, string streamId, Guid? commandId)
     {
-        var (_, streamId, command, metadata, expected) = attempt;
-        var loaded = await LoadStreamAsync(streamId, metadata.CommandId, cancellationToken).ConfigureAwait(false);
-        var (state, version, position, snapshotVersion) = (loaded.State, loaded.Version, loaded.Position, loaded.SnapshotVersion);
-        var (appliedVersion, appliedPosition, applied) = (loaded.AppliedVersion, loaded.AppliedPosition, loaded.Applied);
+        if (commandId is not null && envelope.Metadata.CommandId == commandId)
+        {
+            (loaded.AppliedVersion, loaded.AppliedPosition, loaded.Applied) = (envelope.StreamVersion, envelope.Position, loaded.Applied + 1);
+        }
 
-        if (applied > 0)
+        if (envelope.StreamVersion <= loaded.Version)
+        {
+            return; // folded into the cached state already
+        }
+
+        if (envelope.Data is not TEvent @event)
+        {
+            throw new InvalidOperationException($"Stream '{streamId}' holds an event of type '{envelope.EventType}' that is not a {typeof(TEvent).Name}.");
+        }
+
+        loaded.State = _decider.Evolve(loaded.State, @event);
+        (loaded.Version, loaded.Position) = (envelope.StreamVersion, envelope.Position);
+        loaded.Cacheable &= MayCache(@event);
+    }
+
+    private async ValueTask<CommandResult> DecideAndAppendAsync(string streamId, TCommand command, EventMetadata metadata, ExpectedVersion expected, CancellationToken cancellationToken)
+    {
+        var loaded = await LoadStreamAsync(streamId, metadata.CommandId, cancellationToken).ConfigureAwait(false);
+        var (state, version, position) = (loaded.State, loaded.Version, loaded.Position);
+
+        if (loaded.Applied > 0)
         {
             LogAlreadyApplied(_logger, metadata.CommandId, streamId);
-            return new CommandResult(streamId, appliedVersion, appliedPosition, applied) { AlreadyApplied = true };
+            return new CommandResult(streamId, loaded.AppliedVersion, loaded.AppliedPosition, loaded.Applied) { AlreadyApplied = true };
         }
 
         if (!expected.IsSatisfiedBy(version))
@@ -134,60 +196,94 @@ public sealed partial class DeciderHandler<TCommand, TEvent, TState>
             return new CommandResult(streamId, version, position, 0);
         }
 
-        var toAppend = new object[events.Count];
-        for (var i = 0; i < toAppend.Length; i++)
+        AppendResult result;
+        try
         {
-            toAppend[i] = events[i];
+            result = await _store.AppendAsync(streamId, ExpectedVersion.Exact(version), AsObjects(events), metadata, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ConcurrencyException) when (loaded.Cached is { } stale)
+        {
+            _cache!.Drop(streamId, stale);
+            throw;
         }
 
-        var result = await _store.AppendAsync(streamId, ExpectedVersion.Exact(version), toAppend, metadata, cancellationToken).ConfigureAwait(false);
-        if (_snapshots is not null && !result.AlreadyApplied && result.StreamVersion / _snapshotEvery > snapshotVersion / _snapshotEvery)
+        if (!result.AlreadyApplied)
         {
-            await SaveSnapshotAsync(streamId, events.Aggregate(state, _decider.Evolve), result, cancellationToken).ConfigureAwait(false);
+            await KeepStateAsync(streamId, loaded, events, result, cancellationToken).ConfigureAwait(false);
         }
 
-        return new CommandResult(streamId, result.StreamVersion, result.Position, toAppend.Length) { AlreadyApplied = result.AlreadyApplied };
+        return new CommandResult(streamId, result.StreamVersion, result.Position, events.Count) { AlreadyApplied = result.AlreadyApplied };
     }
 
-    private async Task SaveSnapshotAsync(string streamId, TState state, AppendResult result, CancellationToken cancellationToken)
+    /// <summary>The events as the store takes them: the list itself when its events are objects already (no copy).</summary>
+    private static IReadOnlyList<object> AsObjects(IReadOnlyList<TEvent> events)
+    {
+        if (events is IReadOnlyList<object> objects)
+        {
+            return objects;
+        }
+
+        var copy = new object[events.Count];
+        for (var i = 0; i < copy.Length; i++)
+        {
+            copy[i] = events[i];
+        }
+
+        return copy;
+    }
+
+    /// <summary>After an append: the state it leads to, kept as a snapshot when one is due and in the cache.</summary>
+    private async ValueTask KeepStateAsync(string streamId, Loaded loaded, IReadOnlyList<TEvent> events, AppendResult result, CancellationToken cancellationToken)
+    {
+        var snapshotDue = _snapshots is not null && result.StreamVersion / _snapshotEvery > loaded.SnapshotVersion / _snapshotEvery;
+        var cacheable = loaded.Cacheable && result.StreamVersion == loaded.Version + events.Count;
+        if (!snapshotDue && !cacheable)
+        {
+            return;
+        }
+
+        var state = loaded.State;
+        for (var i = 0; i < events.Count; i++)
+        {
+            state = _decider.Evolve(state, events[i]);
+            cacheable &= MayCache(events[i]);
+        }
+
+        var snapshotVersion = loaded.SnapshotVersion;
+        if (snapshotDue && await SaveSnapshotAsync(streamId, state, result, cancellationToken).ConfigureAwait(false))
+        {
+            snapshotVersion = result.StreamVersion;
+        }
+
+        if (cacheable && MayCache(state))
+        {
+            _cache!.Offer(streamId, new CachedState<TState>(state, result.StreamVersion, result.Position, snapshotVersion));
+        }
+    }
+
+    /// <summary>Whether a state or an event may be kept in the cache: its type holds no personal data.</summary>
+    private static bool MayCache<T>(T value) =>
+        typeof(T).IsValueType ? !Privacy.PersonalDataJson.HoldsPersonalData(typeof(T)) : value is null || !Privacy.PersonalDataJson.HoldsPersonalData(value.GetType());
+
+    private async Task<bool> SaveSnapshotAsync(string streamId, TState state, AppendResult result, CancellationToken cancellationToken)
     {
         try
         {
             await _snapshots!.SaveAsync(streamId, new Snapshot<TState>(state, result.StreamVersion, result.Position), cancellationToken).ConfigureAwait(false);
+            return true;
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             LogSnapshotFailed(_logger, exception, streamId); // the command succeeded; the next snapshot will come
+            return false;
         }
     }
 
-    private ResiliencePipeline BuildRetry(CommandHandlingOptions options, TimeProvider timeProvider)
+    /// <summary>The pause before retry <paramref name="retry"/> (0 first): exponential from the first delay, jittered (0.5 to 1.5 times), at most the longest.</summary>
+    private TimeSpan RetryDelay(int retry)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(options.MaxConflictRetries);
-        var builder = new ResiliencePipelineBuilder { TimeProvider = timeProvider };
-        if (options.MaxConflictRetries > 0)
-        {
-            builder.AddRetry(new RetryStrategyOptions
-            {
-                ShouldHandle = new PredicateBuilder().Handle<ConcurrencyException>(),
-                MaxRetryAttempts = options.MaxConflictRetries,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = options.ConflictRetryDelay,
-                MaxDelay = options.MaxConflictRetryDelay,
-                OnRetry = arguments =>
-                {
-                    if (arguments.Outcome.Exception is ConcurrencyException conflict)
-                    {
-                        LogConflict(_logger, conflict.StreamId, arguments.AttemptNumber + 1, options.MaxConflictRetries);
-                    }
-
-                    return default;
-                },
-            });
-        }
-
-        return builder.Build();
+        var exponential = _retryDelay.TotalMilliseconds * Math.Pow(2, Math.Min(retry, 30));
+        return TimeSpan.FromMilliseconds(Math.Min(_maxRetryDelay.TotalMilliseconds, exponential * (0.5 + Random.Shared.NextDouble())));
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Conflict on stream {StreamId}; deciding again (retry {Retry} of {MaxRetries})")]
@@ -202,6 +298,8 @@ public sealed partial class DeciderHandler<TCommand, TEvent, TState>
     private struct Loaded
     {
         public TState State;
+        public CachedState<TState>? Cached;
+        public bool Cacheable;
         public long Version;
         public long Position;
         public long SnapshotVersion;
@@ -209,6 +307,4 @@ public sealed partial class DeciderHandler<TCommand, TEvent, TState>
         public long AppliedPosition;
         public int Applied;
     }
-
-    private sealed record Attempt(DeciderHandler<TCommand, TEvent, TState> Handler, string StreamId, TCommand Command, EventMetadata Metadata, ExpectedVersion Expected);
 }

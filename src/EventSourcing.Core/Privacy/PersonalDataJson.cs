@@ -102,6 +102,12 @@ public static class PersonalDataJson
     internal static bool IsPersonal(Type type, string member) => PlanFor(type).Personal.ContainsKey(member);
 
     /// <summary>
+    /// Whether <paramref name="type"/> declares <see cref="PersonalDataAttribute"/> data, on itself or on the objects it
+    /// may hold (by their declared types).
+    /// </summary>
+    internal static bool HoldsPersonalData(Type type) => PlanFor(type).HoldsPersonal;
+
+    /// <summary>
     /// The misuses of the attributes in <paramref name="root"/> and the objects it may hold, one message each: a
     /// <see cref="PersonalDataAttribute"/> value with no <see cref="DataSubjectAttribute"/> on its object or on an object holding it.
     /// </summary>
@@ -228,8 +234,11 @@ public static class PersonalDataJson
     private static TypePlan PlanFor(Type type) => Plans.GetOrAdd(type, static t => TypePlan.Build(t, []));
 
     /// <summary>What a type holds: its subject property, its personal properties, its erased flag, and nested objects that may name subjects.</summary>
-    /// <remarks><c>Scoped</c>: it, or an object it may hold, has a subject or an erased flag.</remarks>
-    private sealed record TypePlan(PropertyInfo? Subject, IReadOnlyDictionary<string, PersonalDataAttribute> Personal, PropertyInfo? ErasedFlag, IReadOnlyList<PropertyInfo> Nested, bool MayHoldSubjects, bool Scoped)
+    /// <remarks>
+    /// <c>Scoped</c>: it, or an object it may hold, has a subject or an erased flag. <c>HoldsPersonal</c>: it, or an
+    /// object it may hold, has a personal property.
+    /// </remarks>
+    private sealed record TypePlan(PropertyInfo? Subject, IReadOnlyDictionary<string, PersonalDataAttribute> Personal, PropertyInfo? ErasedFlag, IReadOnlyList<PropertyInfo> Nested, bool MayHoldSubjects, bool Scoped, bool HoldsPersonal)
     {
         public bool IsRelevant => Personal.Count > 0 || Checks;
 
@@ -240,13 +249,13 @@ public static class PersonalDataJson
         {
             if (IsLeaf(type) || !visiting.Add(type))
             {
-                return new TypePlan(null, new Dictionary<string, PersonalDataAttribute>(), null, [], false, false);
+                return new TypePlan(null, new Dictionary<string, PersonalDataAttribute>(), null, [], false, false, false);
             }
 
             if (ElementType(type) is { } element)
             {
                 var inner = Build(element, visiting);
-                return new TypePlan(null, new Dictionary<string, PersonalDataAttribute>(), null, [], inner.MayHoldSubjects, inner.Scoped);
+                return new TypePlan(null, new Dictionary<string, PersonalDataAttribute>(), null, [], inner.MayHoldSubjects, inner.Scoped, inner.HoldsPersonal);
             }
 
             var parameters = type.GetConstructors().SelectMany(c => c.GetParameters()).ToLookup(p => p.Name ?? string.Empty, StringComparer.OrdinalIgnoreCase);
@@ -263,7 +272,8 @@ public static class PersonalDataJson
             var nested = members.Where(p => p.Plan.MayHoldSubjects).Select(p => p.Property).ToArray();
             visiting.Remove(type);
             return new TypePlan(subject, personal, flag, nested, subject is not null || nested.Length > 0,
-                subject is not null || flag is not null || members.Any(p => p.Plan.Scoped));
+                subject is not null || flag is not null || members.Any(p => p.Plan.Scoped),
+                personal.Count > 0 || members.Any(p => p.Plan.HoldsPersonal));
         }
 
         public static bool IsLeafType(Type type) => IsLeaf(type);
