@@ -4,6 +4,8 @@ using EventSourcing.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Retry;
 
 namespace EventSourcing.Deciders;
 
@@ -26,10 +28,7 @@ public sealed partial class DeciderHandler<TCommand, TEvent, TState>
     private readonly Decider<TCommand, TEvent, TState> _decider;
     private readonly IEventStore _store;
     private readonly ILogger _logger;
-    private readonly TimeProvider _timeProvider;
-    private readonly int _maxRetries;
-    private readonly TimeSpan _retryDelay;
-    private readonly TimeSpan _maxRetryDelay;
+    private readonly ResiliencePipeline _retry;
     private readonly ISnapshotStore? _snapshots;
     private readonly int _snapshotEvery;
     private readonly StateCache<TState>? _cache;
@@ -47,9 +46,7 @@ public sealed partial class DeciderHandler<TCommand, TEvent, TState>
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         var settings = options?.Value ?? new CommandHandlingOptions();
-        _timeProvider = timeProvider ?? TimeProvider.System;
-        ArgumentOutOfRangeException.ThrowIfNegative(settings.MaxConflictRetries);
-        (_maxRetries, _retryDelay, _maxRetryDelay) = (settings.MaxConflictRetries, settings.ConflictRetryDelay, settings.MaxConflictRetryDelay);
+        _retry = BuildRetry(settings, timeProvider ?? TimeProvider.System);
         ArgumentOutOfRangeException.ThrowIfNegative(settings.SnapshotEvery);
         _snapshotEvery = settings.SnapshotEvery;
         _snapshots = _snapshotEvery > 0 ? snapshots ?? throw new ArgumentNullException(nameof(snapshots), "SnapshotEvery is set but there is no snapshot store.") : null;
@@ -79,19 +76,10 @@ public sealed partial class DeciderHandler<TCommand, TEvent, TState>
         AppendGuard.StreamId(streamId);
         ArgumentNullException.ThrowIfNull(command);
         ArgumentNullException.ThrowIfNull(metadata);
-        for (var retry = 0; ; retry++)
-        {
-            try
-            {
-                return await DecideAndAppendAsync(streamId, command, metadata, expected, cancellationToken).ConfigureAwait(false);
-            }
-            catch (ConcurrencyException conflict) when (retry < _maxRetries)
-            {
-                LogConflict(_logger, conflict.StreamId, retry + 1, _maxRetries);
-            }
-
-            await Task.Delay(RetryDelay(retry), _timeProvider, cancellationToken).ConfigureAwait(false);
-        }
+        return await _retry.ExecuteAsync(
+            static (attempt, token) => attempt.Handler.DecideAndAppendAsync(attempt.StreamId, attempt.Command, attempt.Metadata, attempt.Expected, token),
+            (Handler: this, StreamId: streamId, Command: command, Metadata: metadata, Expected: expected),
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -279,11 +267,34 @@ public sealed partial class DeciderHandler<TCommand, TEvent, TState>
         }
     }
 
-    /// <summary>The pause before retry <paramref name="retry"/> (0 first): exponential from the first delay, jittered (0.5 to 1.5 times), at most the longest.</summary>
-    private TimeSpan RetryDelay(int retry)
+    /// <summary>Retries a decision on a concurrency conflict, as <paramref name="options"/> say (none when MaxConflictRetries is 0).</summary>
+    private ResiliencePipeline BuildRetry(CommandHandlingOptions options, TimeProvider timeProvider)
     {
-        var exponential = _retryDelay.TotalMilliseconds * Math.Pow(2, Math.Min(retry, 30));
-        return TimeSpan.FromMilliseconds(Math.Min(_maxRetryDelay.TotalMilliseconds, exponential * (0.5 + Random.Shared.NextDouble())));
+        ArgumentOutOfRangeException.ThrowIfNegative(options.MaxConflictRetries);
+        var builder = new ResiliencePipelineBuilder { TimeProvider = timeProvider };
+        if (options.MaxConflictRetries > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<ConcurrencyException>(),
+                MaxRetryAttempts = options.MaxConflictRetries,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = options.ConflictRetryDelay,
+                MaxDelay = options.MaxConflictRetryDelay,
+                OnRetry = arguments =>
+                {
+                    if (arguments.Outcome.Exception is ConcurrencyException conflict)
+                    {
+                        LogConflict(_logger, conflict.StreamId, arguments.AttemptNumber + 1, options.MaxConflictRetries);
+                    }
+
+                    return default;
+                },
+            });
+        }
+
+        return builder.Build();
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Conflict on stream {StreamId}; deciding again (retry {Retry} of {MaxRetries})")]
