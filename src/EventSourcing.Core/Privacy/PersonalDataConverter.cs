@@ -49,6 +49,11 @@ internal sealed class PersonalDataConverter<T>(Func<PersonalDataProtector> prote
 
         if (reader.TokenType == JsonTokenType.String)
         {
+            if (SealedReads.IsActive && !reader.HasValueSequence && !reader.ValueIsEscaped && reader.ValueSpan.StartsWith(PersonalDataProtector.MarkerUtf8))
+            {
+                return Placeholder(); // a reader that reads no personal data: not even the ciphertext is copied out
+            }
+
             var text = reader.GetString()!;
             if (text == PersonalDataProtector.ErasedMarker)
             {
