@@ -105,7 +105,10 @@ public sealed class MartenIdempotencyClaimTests(PostgresFixture postgres)
         }
     }
 
-    /// <summary>Terminates the backends of <paramref name="applicationName"/> that hold an advisory lock (claims hold theirs on a connection of their own).</summary>
+    /// <summary>
+    /// Terminates the backends of <paramref name="applicationName"/> in this test's database that hold an advisory lock
+    /// (claims hold theirs on a connection of their own). Other tests' nodes share the name in databases of their own.
+    /// </summary>
     private static async Task<int> TerminateClaimHoldersAsync(string connectionString, string applicationName)
     {
         await using var connection = new NpgsqlConnection(connectionString);
@@ -114,7 +117,7 @@ public sealed class MartenIdempotencyClaimTests(PostgresFixture postgres)
             """
             select count(*) from (
               select pg_terminate_backend(a.pid) from pg_stat_activity a
-              where a.application_name = @name and exists (select 1 from pg_locks l where l.pid = a.pid and l.locktype = 'advisory' and l.granted)) t
+              where a.datname = current_database() and a.application_name = @name and exists (select 1 from pg_locks l where l.pid = a.pid and l.locktype = 'advisory' and l.granted)) t
             """,
             connection);
         command.Parameters.AddWithValue("name", applicationName);

@@ -22,7 +22,7 @@ public abstract class GeneratedClientTests(StoreUnderTest store)
     public async Task The_README_walk_works_through_a_client_generated_from_the_document()
     {
         await using var app = await store.StartAsync(new Dictionary<string, string?> { ["Admin:ApiKey"] = ReservationsApp.AdminKey });
-        using var http = app.CreateDefaultClient([.. KiotaClientFactory.CreateDefaultHandlers()]);
+        using var http = app.CreateDefaultClient([.. KiotaClientFactory.CreateDefaultHandlers(), new OpenApiResponseCheck()]);
         var client = new ReservationsClient(new HttpClientRequestAdapter(new AnonymousAuthenticationProvider(), httpClient: http) { BaseUrl = http.BaseAddress!.ToString().TrimEnd('/') });
         var day = Bodies.UniqueDay();
         var guest = Guid.NewGuid();
