@@ -58,8 +58,11 @@ public sealed class ReservationLoad(Func<int, HttpClient> route, IReadOnlyList<D
     /// <summary>The reservations a cancellation was sent for, and whether it was acknowledged (2xx).</summary>
     public IReadOnlyDictionary<Guid, bool> Cancellations => _cancellations;
 
-    /// <summary>An HTTP client for the load: the request timeout above, nothing retried.</summary>
-    public static HttpClient Client(Uri baseAddress) => new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromSeconds(30) })
+    /// <summary>
+    /// An HTTP client for the load: the request timeout above, nothing retried, and every answer checked against the
+    /// committed OpenAPI document (<see cref="OpenApi.OpenApiResponseCheck"/>), under faults too.
+    /// </summary>
+    public static HttpClient Client(Uri baseAddress) => new(new OpenApi.OpenApiResponseCheck { InnerHandler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromSeconds(30) } })
     {
         BaseAddress = baseAddress,
         Timeout = RequestTimeout,
