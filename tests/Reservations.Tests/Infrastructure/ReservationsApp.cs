@@ -133,6 +133,11 @@ public sealed class ReservationsApp(string? postgresConnectionString, AppSetup s
             ["Logging:LogLevel:Reservations"] = "Error", // not the warning that admin endpoints are closed, on every start
             ["EventSourcing:PersonalData:MasterKey"] = MasterKey,
             ["ConnectionStrings:Postgres"] = postgresConnectionString,
+
+            // These apps' tests are about outcomes, not latency: a request answers within a minute, not the sample's 10 s,
+            // which a machine busy with the other test assemblies beside them can take. The fault tests run the sample as
+            // a process of its own with its 10 s deadline, and assert on it.
+            ["Reservations:RequestTimeout"] = "00:01:00",
         };
         foreach (var (key, value) in setup.Settings ?? new Dictionary<string, string?>())
         {
