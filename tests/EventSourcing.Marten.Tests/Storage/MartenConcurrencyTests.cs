@@ -1,5 +1,6 @@
 using EventSourcing.Deciders;
 using EventSourcing.Events;
+using EventSourcing.Marten.Tests.Hosting;
 using EventSourcing.Storage;
 using EventSourcing.Testing.Contracts.Domain;
 using EventSourcing.Tests.Shared.Postgres;
@@ -35,6 +36,41 @@ public sealed class MartenConcurrencyTests(PostgresFixture postgres)
         Assert.Equal(Enumerable.Range(2, 64), events.Skip(1).Select(e => ((TallyIncreased)e.Data).Amount).Order());
         Assert.Equal(Enumerable.Range(2, 64).Select(v => (long)v), results.Select(r => r.StreamVersion).Order());
         Assert.Equal(Enumerable.Range(1, 65).Sum(), ((TallyIncreased)events[^1].Data).Total);
+    }
+
+    /// <summary>
+    /// Each node's decider handler keeps the stream's folded state in its own cache; the other node's appends make it
+    /// stale. Every decision must still be on the stream as it is: the read after the cached version folds what the other
+    /// node appended, and the append's expected version refuses a decision on a state that moved meanwhile. A stale
+    /// decision shows as an event whose total is not the running sum.
+    /// </summary>
+    [Fact]
+    public async Task Two_nodes_deciding_on_one_stream_through_their_own_state_caches_lose_no_update()
+    {
+        await using var nodes = await MartenNodes.StartAsync(await postgres.CreateDatabaseAsync("two_node_cache", Ct), es =>
+        {
+            TallyDecider.Register(es.Events);
+            es.AddDecider(TallyDecider.Decider).ConfigureCommands(o => o.MaxConflictRetries = 500);
+        });
+        var handlers = nodes.All.Select(n => n.Host.Services.GetRequiredService<DeciderHandler<TallyCommand, TallyEvent, Tally>>()).ToArray();
+        await handlers[0].HandleAsync("tally-shared", new AddToTally("shared", 1, "warm-up"), Ct);
+        await handlers[1].HandleAsync("tally-shared", new AddToTally("shared", 1, "warm-up"), Ct); // both caches hold the stream
+        using var start = new ManualResetEventSlim();
+
+        var writers = Enumerable.Range(0, 40).Select(i => Task.Run(async () =>
+        {
+            start.Wait(Ct);
+            return await handlers[i % 2].HandleAsync("tally-shared", new AddToTally("shared", 2 + i, "n", Guid.NewGuid()), Ct);
+        })).ToArray();
+        start.Set();
+        await Task.WhenAll(writers);
+
+        var events = await nodes.A.Store.ReadStreamAsync("tally-shared", 1, Ct).ToListAsync(Ct);
+        var running = 0;
+        var wrong = events.Select(e => (TallyIncreased)e.Data).Where(e => (running += e.Amount) != e.Total).ToList();
+        Assert.Equal(42, events.Count);
+        Assert.Empty(wrong);
+        Assert.Equal(2 + Enumerable.Range(2, 40).Sum(), running);
     }
 
     [Fact]
