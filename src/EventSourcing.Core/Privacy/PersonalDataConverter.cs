@@ -15,6 +15,19 @@ internal sealed class PersonalDataConverter<T>(Func<PersonalDataProtector> prote
 
     public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options)
     {
+        try
+        {
+            WriteCore(writer, value, options);
+        }
+        catch
+        {
+            PersonalDataScope.Reset(); // the whole write fails: leave no subject behind for the next one on this thread
+            throw;
+        }
+    }
+
+    private void WriteCore(Utf8JsonWriter writer, T value, JsonSerializerOptions options)
+    {
         if (value is null)
         {
             writer.WriteNullValue();

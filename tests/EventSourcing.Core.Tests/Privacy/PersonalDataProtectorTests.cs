@@ -123,6 +123,21 @@ public sealed class PersonalDataProtectorTests : IDisposable
         Assert.Contains("Orphan.Secret", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_write_that_fails_inside_a_subject_leaves_no_subject_behind_for_the_next_write_on_the_thread()
+    {
+        // A failed write once left its subject on the thread, and a later value without one was sealed under that key.
+        var json = new EventSourcingJson(new JsonSerializerOptions(JsonSerializerDefaults.Web), () => _protector);
+        var ada = Guid.NewGuid();
+        await _keys.DeleteAsync(ada.ToString(), Ct);
+        _protector.Evict(ada.ToString());
+
+        Assert.Throws<SubjectForgottenException>(() => JsonSerializer.Serialize(new GuestRegistered(ada, "Ada", "ada@example.com", [], null, 2), json.Options));
+        var error = Assert.Throws<InvalidOperationException>(() => JsonSerializer.Serialize(new Orphan("secret"), json.Options));
+
+        Assert.Contains("Orphan.Secret", error.Message, StringComparison.Ordinal);
+    }
+
     private sealed record Orphan([property: PersonalData] string Secret);
 
     private static string Base64Url(string text) => System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes(text));
