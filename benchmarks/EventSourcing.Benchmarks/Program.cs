@@ -7,7 +7,7 @@ namespace EventSourcing.Benchmarks;
 
 /// <summary>
 /// <c>dotnet run -c Release --project benchmarks/EventSourcing.Benchmarks -- &lt;scenario&gt; [--quick] [--postgres &lt;connection string&gt;] [--results &lt;folder&gt;]</c>
-/// where the scenario is append, commands, pipeline, rebuild, crypto, http, roundtrips or all.
+/// where the scenario is append, commands, pipeline, rebuild, crypto, crypto-parts, http, roundtrips or all.
 /// </summary>
 public static class Program
 {
@@ -18,6 +18,7 @@ public static class Program
         (PipelineScenario.Name, "The in-memory command pipeline against a direct handler call (BenchmarkDotNet, allocations).", PipelineScenario.RunAsync),
         (RebuildScenario.Name, "Rebuild with the projection tool over 10k, 100k and 1M events, PostgreSQL and in memory, with peak working set.", RebuildScenario.RunAsync),
         (CryptoScenario.Name, "Crypto-shredding overhead on append and rebuild, in memory and on PostgreSQL.", CryptoScenario.RunAsync),
+        (CryptoScenario.PartsName, "Where an event's crypto-shredding time goes: serialize and deserialize with and without personal data, and AES-GCM alone (BenchmarkDotNet).", CryptoScenario.RunPartsAsync),
         (HttpScenario.Name, "POST /reservations on loopback: sample API on the in-memory store and on PostgreSQL.", HttpScenario.RunAsync),
         (RoundTripsScenario.Name, "Statements and transactions per placement, counted by PostgreSQL (pg_stat_statements), and the reactor's decisions/s (sample API).", RoundTripsScenario.RunAsync),
     ];

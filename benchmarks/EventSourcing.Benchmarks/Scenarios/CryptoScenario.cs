@@ -11,7 +11,7 @@ namespace EventSourcing.Benchmarks.Scenarios;
 /// What crypto-shredding costs: the same events appended and rebuilt with three personal fields encrypted (per-guest
 /// keys, 10,000 guests) and without, side by side, in memory (where the cryptography is the largest share) and on PostgreSQL.
 /// </summary>
-public static class CryptoScenario
+public static partial class CryptoScenario
 {
     public const string Name = "crypto";
     private const int BatchSize = 1_000;
@@ -69,8 +69,16 @@ public static class CryptoScenario
         report.Add(new ResultRow($"{storeName} append, personal data", eventsPerRound, eventsPerRound / append["personal"].Median.TotalSeconds, "events/s", appendRatio, "time of plain"));
         report.Add(new ResultRow($"{storeName} rebuild, plain", logSize, logSize / rebuild["plain"].Median.TotalSeconds, "events/s"));
         report.Add(new ResultRow($"{storeName} rebuild, personal data", logSize, logSize / rebuild["personal"].Median.TotalSeconds, "events/s", rebuildRatio, "time of plain"));
-        report.Check($"append <= 1.10x without personal data ({storeName})", $"{appendRatio:0.00}x", appendRatio <= 1.10);
-        report.Check($"rebuild <= 1.30x without personal data ({storeName})", $"{rebuildRatio:0.00}x", rebuildRatio <= 1.30);
+        if (plainDatabase is null)
+        {
+            report.Check($"append <= 2x without personal data ({storeName})", $"{appendRatio:0.00}x", appendRatio <= 2);
+            report.Check($"rebuild <= 2x without personal data ({storeName})", $"{rebuildRatio:0.00}x", rebuildRatio <= 2);
+        }
+        else
+        {
+            report.Check($"append <= 1.10x without personal data ({storeName})", $"{appendRatio:0.00}x", appendRatio <= 1.10);
+            report.Check($"rebuild <= 1.30x without personal data ({storeName})", $"{rebuildRatio:0.00}x", rebuildRatio <= 1.30);
+        }
     }
 
     private static object[][] Batches(int count, bool personal) =>

@@ -36,7 +36,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(provider =>
         {
             var protector = new Lazy<PersonalDataProtector>(provider.GetRequiredService<PersonalDataProtector>);
-            return new EventSourcingJson(builder.SerializerOptions, () => protector.Value);
+            return new EventSourcingJson(builder.SerializerOptions, () => protector.Value, type => builder.Events.TryGetName(type, out _));
         });
         services.TryAddSingleton<IKeyStore>(provider =>
         {

@@ -11,12 +11,16 @@ public sealed class EventSourcingJson
 {
     private readonly Func<PersonalDataProtector> _protector;
 
-    /// <summary>Builds the options from <paramref name="template"/>, protecting personal data with the protector <paramref name="protector"/> gives.</summary>
-    public EventSourcingJson(JsonSerializerOptions template, Func<PersonalDataProtector> protector)
+    /// <summary>
+    /// Builds the options from <paramref name="template"/>, protecting personal data with the protector
+    /// <paramref name="protector"/> gives. The types <paramref name="isEvent"/> accepts (the registered event types) seal
+    /// each subject's values together when written as events (<see cref="PersonalDataJson.SealPerEvent"/>).
+    /// </summary>
+    public EventSourcingJson(JsonSerializerOptions template, Func<PersonalDataProtector> protector, Func<Type, bool>? isEvent = null)
     {
         ArgumentNullException.ThrowIfNull(template);
         _protector = protector ?? throw new ArgumentNullException(nameof(protector));
-        Modifier = PersonalDataJson.Modifier(protector);
+        Modifier = PersonalDataJson.Modifier(protector, isEvent: isEvent);
         Options = new JsonSerializerOptions(template)
         {
             TypeInfoResolver = (template.TypeInfoResolver ?? new DefaultJsonTypeInfoResolver()).WithAddedModifier(Modifier),

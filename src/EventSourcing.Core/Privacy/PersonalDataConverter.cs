@@ -1,5 +1,7 @@
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace EventSourcing.Privacy;
 
@@ -7,10 +9,14 @@ namespace EventSourcing.Privacy;
 /// The converter put on every <see cref="PersonalDataAttribute"/> property: writes the value's JSON encrypted under the
 /// current subject's key (or, for fingerprints, its keyed hash), and reads it back, or the placeholder when the key is
 /// gone. Values stored before protection (plain JSON) are read as they are. In a sealed read (<see cref="SealedReads"/>)
-/// a protected value is not decrypted: it reads as the placeholder.
+/// a protected value is not decrypted: it reads as the placeholder. Inside an event written with
+/// <see cref="PersonalDataJson.SealPerEvent"/> the value is kept for its subject's group and written as a reference to it
+/// (<see cref="SealedGroups"/>, format version 2); both versions are read.
 /// </summary>
 internal sealed class PersonalDataConverter<T>(Func<PersonalDataProtector> protector, string scope, string? replacement, bool fingerprint) : JsonConverter<T>
 {
+    private readonly byte[] _scopeUtf8 = Encoding.UTF8.GetBytes(scope);
+
     public override bool HandleNull => true;
 
     public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options)
@@ -42,7 +48,14 @@ internal sealed class PersonalDataConverter<T>(Func<PersonalDataProtector> prote
             return;
         }
 
-        var plaintext = JsonSerializer.SerializeToUtf8Bytes(value, options.GetTypeInfo(typeof(T)));
+        var typeInfo = (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T));
+        if (!fingerprint && SealedGroups.TryAdd(writer, value, typeInfo, subject, _scopeUtf8, IsErasedValue(value)))
+        {
+            return; // a reference written: the value is sealed with the subject's other values in the event, once it is written
+        }
+
+        var plaintext = JsonSerializer.SerializeToUtf8Bytes(value, typeInfo);
+
         try
         {
             writer.WriteStringValue(fingerprint ? protector().Fingerprint(subject, scope, plaintext) : protector().Protect(subject, scope, plaintext));
@@ -62,9 +75,17 @@ internal sealed class PersonalDataConverter<T>(Func<PersonalDataProtector> prote
 
         if (reader.TokenType == JsonTokenType.String)
         {
-            if (SealedReads.IsActive && !reader.HasValueSequence && !reader.ValueIsEscaped && reader.ValueSpan.StartsWith(PersonalDataProtector.MarkerUtf8))
+            if (!reader.HasValueSequence && !reader.ValueIsEscaped)
             {
-                return Placeholder(); // a reader that reads no personal data: not even the ciphertext is copied out
+                if (SealedReads.IsActive && reader.ValueSpan.StartsWith(PersonalDataProtector.MarkerUtf8))
+                {
+                    return Placeholder(); // a reader that reads no personal data: not even the ciphertext is copied out
+                }
+
+                if (reader.ValueSpan.StartsWith(PersonalDataProtector.GroupPrefixBytes))
+                {
+                    return ReadReference(reader.ValueSpan, options);
+                }
             }
 
             var text = reader.GetString()!;
@@ -72,6 +93,11 @@ internal sealed class PersonalDataConverter<T>(Func<PersonalDataProtector> prote
             {
                 PersonalDataScope.ReadErasedMarker(scope);
                 return Placeholder();
+            }
+
+            if (text.StartsWith(PersonalDataProtector.GroupPrefix, StringComparison.Ordinal))
+            {
+                return ReadReference(Encoding.UTF8.GetBytes(text), options);
             }
 
             if (text.StartsWith(PersonalDataProtector.Prefix, StringComparison.Ordinal))
@@ -100,6 +126,31 @@ internal sealed class PersonalDataConverter<T>(Func<PersonalDataProtector> prote
         }
 
         return (T?)JsonSerializer.Deserialize(ref reader, options.GetTypeInfo(typeof(T)));
+    }
+
+    /// <summary>Reads a reference to a value in the event's sealed groups (format version 2).</summary>
+    private T? ReadReference(ReadOnlySpan<byte> reference, JsonSerializerOptions options)
+    {
+        if (SealedReads.IsActive || !SealedGroups.IsOpen)
+        {
+            return Placeholder(); // a reader that reads no personal data, or did not open the event's groups (Marten's own): sealed
+        }
+
+        T? value;
+        string subject;
+        bool erased;
+        try
+        {
+            value = SealedGroups.Resolve(reference, _scopeUtf8, scope, (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T)), out subject, out erased);
+        }
+        catch
+        {
+            PersonalDataScope.Reset(); // the whole read fails: leave nothing behind for the next one on this thread
+            throw;
+        }
+
+        PersonalDataScope.Read(subject, scope, erased);
+        return erased ? Placeholder() : value;
     }
 
     private T? Placeholder() => typeof(T) == typeof(string) ? (T)(object)(replacement ?? protector().Placeholder) : default;

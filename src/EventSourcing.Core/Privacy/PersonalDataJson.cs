@@ -15,12 +15,18 @@ public static class PersonalDataJson
 {
     private static readonly ConcurrentDictionary<Type, TypePlan> Plans = new();
 
+    /// <summary>The name of an event's property of sealed groups, in UTF-8.</summary>
+    internal static ReadOnlySpan<byte> SealedGroupsPropertyUtf8 => "#"u8;
+
     /// <summary>
     /// The modifier; <paramref name="protector"/> is asked for the protector on first use. With <paramref name="fingerprint"/>
     /// personal values are written as their keyed hashes (<see cref="PersonalDataProtector.Fingerprint"/>) instead of
-    /// encrypted: for comparing payloads (idempotency), never for storing data to read back.
+    /// encrypted: for comparing payloads (idempotency), never for storing data to read back. The types
+    /// <paramref name="isEvent"/> accepts (the registered event types) that hold personal data get the <c>"#"</c> property
+    /// of sealed groups: written inside <see cref="SealPerEvent"/>, each subject's values in one such event are sealed
+    /// together, in one AES-GCM operation (format version 2), and both versions are read.
     /// </summary>
-    public static Action<JsonTypeInfo> Modifier(Func<PersonalDataProtector> protector, bool fingerprint = false)
+    public static Action<JsonTypeInfo> Modifier(Func<PersonalDataProtector> protector, bool fingerprint = false, Func<Type, bool>? isEvent = null)
     {
         ArgumentNullException.ThrowIfNull(protector);
         return typeInfo =>
@@ -32,6 +38,10 @@ public static class PersonalDataJson
 
             var plan = PlanFor(typeInfo.Type);
             MarkScopedProperties(typeInfo, plan);
+            if (!fingerprint && plan.HoldsPersonal && isEvent?.Invoke(typeInfo.Type) == true)
+            {
+                AddSealedGroups(typeInfo, protector);
+            }
             if (!plan.IsRelevant)
             {
                 return;
@@ -78,6 +88,38 @@ public static class PersonalDataJson
                 };
             }
         };
+    }
+
+    /// <summary>
+    /// Until disposed, the events written on this asynchronous flow (as the outermost object a serializer writes) seal
+    /// the personal values of each subject together: one AES-GCM operation per subject per event, format version 2, with
+    /// the groups in the event's <c>"#"</c> property. For stores that write events through serializers of their own
+    /// (Marten's); a store that keeps the JSON as written must put <c>"#"</c> first, as the EventSourcing event
+    /// serializer does, so that a reader meets the groups before the values that refer to them (PostgreSQL's <c>jsonb</c>
+    /// does by itself). Readers need nothing: both versions are read wherever the options are used.
+    /// </summary>
+    public static SealPerEventScope SealPerEvent() => new(SealedGroups.Set(true));
+
+    /// <summary>
+    /// Opens the sealed groups (format version 2) at the front of an event's <paramref name="json"/> for the read of it as
+    /// <paramref name="typeInfo"/> that follows on this thread, inside the read's <see cref="BeginRead"/>; nothing when it has none.
+    /// </summary>
+    internal static void OpenSealedGroups(ReadOnlySpan<byte> json, JsonTypeInfo typeInfo, string location)
+    {
+        if (!SealedGroups.StartsWithGroups(json))
+        {
+            SealedGroups.OpenNone(); // a reference in it then refers to nothing: tampered, not sealed
+            return;
+        }
+
+        foreach (var property in typeInfo.Properties)
+        {
+            if (property.CustomConverter is SealedGroupsConverter groups && property.Name == SealedGroups.PropertyName)
+            {
+                groups.Open(json, location);
+                return;
+            }
+        }
     }
 
     /// <summary>The subjects named by <paramref name="value"/> and the objects it holds, for loading their keys ahead of writing.</summary>
@@ -215,6 +257,34 @@ public static class PersonalDataJson
     }
 
     /// <summary>
+    /// Adds the <c>"#"</c> property of sealed groups to an event type (written last, and only by the outermost event
+    /// of a write that seals per event; read wherever it is), and marks where the event's writing begins and ends.
+    /// </summary>
+    private static void AddSealedGroups(JsonTypeInfo typeInfo, Func<PersonalDataProtector> protector)
+    {
+        var groups = typeInfo.CreateJsonPropertyInfo(typeof(SealedGroupsConverter.Marker), SealedGroups.PropertyName);
+        groups.CustomConverter = new SealedGroupsConverter(protector);
+        groups.Get = static _ => SealedGroupsConverter.Marker.Instance;
+        groups.Set = static (_, _) => { };
+        groups.ShouldSerialize = static (_, _) => SealedGroups.HasGroupsToWrite();
+        groups.Order = int.MaxValue;
+        typeInfo.Properties.Add(groups);
+
+        var previousSerializing = typeInfo.OnSerializing;
+        var previousSerialized = typeInfo.OnSerialized;
+        typeInfo.OnSerializing = value =>
+        {
+            previousSerializing?.Invoke(value);
+            SealedGroups.EventWriting();
+        };
+        typeInfo.OnSerialized = value =>
+        {
+            SealedGroups.EventWritten();
+            previousSerialized?.Invoke(value);
+        };
+    }
+
+    /// <summary>
     /// Puts <see cref="ScopedValueConverter{T}"/> on every property (not itself personal) whose value may hold an object
     /// with a subject or an erased flag, so that object's reading has a known start.
     /// </summary>
@@ -302,4 +372,30 @@ internal readonly struct ErasedRead : IDisposable
 
     /// <summary>Clears this thread's read state.</summary>
     public void Dispose() => PersonalDataScope.Reset();
+}
+
+/// <summary>Ends a <see cref="PersonalDataJson.SealPerEvent"/>: the flow seals per event again only if it did before.</summary>
+public readonly struct SealPerEventScope : IDisposable, IEquatable<SealPerEventScope>
+{
+    private readonly bool _previous;
+
+    internal SealPerEventScope(bool previous) => _previous = previous;
+
+    /// <summary>Restores what the flow did before.</summary>
+    public void Dispose() => SealedGroups.Set(_previous);
+
+    /// <inheritdoc />
+    public bool Equals(SealPerEventScope other) => _previous == other._previous;
+
+    /// <inheritdoc />
+    public override bool Equals(object? obj) => obj is SealPerEventScope other && Equals(other);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => _previous.GetHashCode();
+
+    /// <summary>Whether two scopes restore the same.</summary>
+    public static bool operator ==(SealPerEventScope left, SealPerEventScope right) => left.Equals(right);
+
+    /// <summary>Whether two scopes restore differently.</summary>
+    public static bool operator !=(SealPerEventScope left, SealPerEventScope right) => !left.Equals(right);
 }

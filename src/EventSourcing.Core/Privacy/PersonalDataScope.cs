@@ -175,6 +175,7 @@ internal static class PersonalDataScope
     /// <summary>Drops what an earlier, failed read left behind.</summary>
     public static void Reset()
     {
+        SealedGroups.Reset();
         _entries?.Clear();
         _subjects?.Clear();
         _marks?.Clear();

@@ -103,7 +103,12 @@ public sealed partial class MartenEventStore
             action = session.Events.Append(streamId, wrapped);
         }
 
-        await session.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        using (PersonalDataJson.SealPerEvent())
+        {
+            // Each subject's personal values in an event sealed together: jsonb puts the groups ("#") first for readers.
+            await session.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         var last = action.Events[^1];
         return last.Sequence > 0 && last.Version > 0
             ? new AppendResult(streamId, last.Version, last.Sequence)

@@ -74,6 +74,26 @@ public abstract partial class PrivacyContract
         Assert.DoesNotContain(marker, atRest, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Each subject's personal values in an event are sealed together (format version 2): at rest, the registration holds
+    /// one group of the guest's and a reference in place of each value (name, e-mail, phones).
+    /// </summary>
+    [Fact]
+    public async Task Each_subject_s_personal_values_in_an_event_are_stored_as_one_sealed_group_with_a_reference_per_value()
+    {
+        await using var host = await StartAsync();
+        var guest = Guid.NewGuid();
+        await RegisterAsync(host, guest, "grouped");
+
+        var atRest = await ReadAtRestAsync(host);
+
+        var token = System.Buffers.Text.Base64Url.EncodeToString(System.Text.Encoding.UTF8.GetBytes(guest.ToString()));
+        var found = System.Text.RegularExpressions.Regex.Matches(atRest, System.Text.RegularExpressions.Regex.Escape($"{PersonalDataProtector.GroupPrefix}{token}:") + "([^\"\\s,\\]}]*)")
+            .Select(m => m.Groups[1].Value).ToList();
+        Assert.Equal(["0", "1", "2"], found.Where(f => !f.Contains(':', StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        Assert.Single(found, f => f.Contains(':', StringComparison.Ordinal)); // the group: a key id, then the sealed values
+    }
+
     /// <summary>After forgetting every read shows placeholders and rebuilds and later commands succeed.</summary>
     [Fact]
     public async Task After_forgetting_every_read_shows_placeholders_and_rebuilds_and_later_commands_succeed()
