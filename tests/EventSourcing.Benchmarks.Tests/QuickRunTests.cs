@@ -21,6 +21,7 @@ public sealed class QuickRunTests(PostgresFixture postgres) : IDisposable
     [InlineData("pipeline")]
     [InlineData("rebuild")]
     [InlineData("crypto")]
+    [InlineData("crypto-parts")]
     [InlineData("http")]
     [InlineData("roundtrips")]
     public async Task A_scenario_runs_quick_and_writes_its_figures(string scenario)

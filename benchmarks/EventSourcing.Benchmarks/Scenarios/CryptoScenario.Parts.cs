@@ -68,6 +68,13 @@ public static partial class CryptoScenario
             report.Add(new ResultRow(label, 1, nanoseconds / 1000, "µs/event", nanoseconds / plain.Nanoseconds, "of serialize plain"));
             report.Add(new ResultRow(label, 1, allocated, "bytes allocated/event"));
         }
+
+        var each = Mean(summary, nameof(CryptoPartsBenchmarks.SerializeEachValueSealed));
+        var together = Mean(summary, nameof(CryptoPartsBenchmarks.SerializeSealedTogether));
+        report.Add(new ResultRow("parts: events serialized, 3 values sealed together (format 2), one thread", 1, 1e9 / together.Nanoseconds, "events/s"));
+        report.Add(new ResultRow("parts: events serialized, 3 values sealed one by one (format 1), one thread", 1, 1e9 / each.Nanoseconds, "events/s"));
+        report.Check("sealing together (one AES-GCM operation) takes less time than one by one (three)", $"{together.Nanoseconds / each.Nanoseconds:0.00}x the time", together.Nanoseconds < each.Nanoseconds);
+        report.Check("sealing together allocates less than one by one", $"{together.Allocated:N0} vs {each.Allocated:N0} bytes", together.Allocated < each.Allocated);
     }
 
     private static (double Nanoseconds, double Allocated) Mean(Summary summary, string method)
