@@ -15,7 +15,7 @@ namespace EventSourcing.Privacy;
 /// </summary>
 internal sealed class PersonalDataConverter<T>(Func<PersonalDataProtector> protector, string scope, string? replacement, bool fingerprint) : JsonConverter<T>
 {
-    private readonly byte[] _scopeUtf8 = Encoding.UTF8.GetBytes(scope);
+    private readonly byte[] _scopeTag = SealedGroups.TagOf(scope);
 
     public override bool HandleNull => true;
 
@@ -49,7 +49,7 @@ internal sealed class PersonalDataConverter<T>(Func<PersonalDataProtector> prote
         }
 
         var typeInfo = (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T));
-        if (!fingerprint && SealedGroups.TryAdd(writer, value, typeInfo, subject, _scopeUtf8, IsErasedValue(value)))
+        if (!fingerprint && SealedGroups.TryAdd(writer, value, typeInfo, subject, _scopeTag, IsErasedValue(value)))
         {
             return; // a reference written: the value is sealed with the subject's other values in the event, once it is written
         }
@@ -82,7 +82,7 @@ internal sealed class PersonalDataConverter<T>(Func<PersonalDataProtector> prote
                     return Placeholder(); // a reader that reads no personal data: not even the ciphertext is copied out
                 }
 
-                if (reader.ValueSpan.StartsWith(PersonalDataProtector.GroupPrefixBytes))
+                if (reader.ValueSpan.StartsWith(PersonalDataProtector.ReferencePrefixBytes))
                 {
                     return ReadReference(reader.ValueSpan, options);
                 }
@@ -95,7 +95,7 @@ internal sealed class PersonalDataConverter<T>(Func<PersonalDataProtector> prote
                 return Placeholder();
             }
 
-            if (text.StartsWith(PersonalDataProtector.GroupPrefix, StringComparison.Ordinal))
+            if (text.StartsWith(PersonalDataProtector.ReferencePrefix, StringComparison.Ordinal))
             {
                 return ReadReference(Encoding.UTF8.GetBytes(text), options);
             }
@@ -141,7 +141,7 @@ internal sealed class PersonalDataConverter<T>(Func<PersonalDataProtector> prote
         bool erased;
         try
         {
-            value = SealedGroups.Resolve(reference, _scopeUtf8, scope, (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T)), out subject, out erased);
+            value = SealedGroups.Resolve(reference, _scopeTag, scope, (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T)), out subject, out erased);
         }
         catch
         {

@@ -32,10 +32,15 @@ public sealed class PersonalDataProtector : IDisposable
 
     /// <summary>
     /// The prefix of format version 2, in events: a group of one subject's values in one event, sealed together
-    /// (<c>es-pd:v2:{subject}:{key id}:{sealed}</c>, in the event's <c>"#"</c> property), and each reference to a value in
-    /// it (<c>es-pd:v2:{subject}:{n}</c>, where the value was).
+    /// (<c>es-pd:v2:{subject}:{key id}:{sealed}</c>, in the event's <c>"#"</c> property).
     /// </summary>
     public const string GroupPrefix = "es-pd:v2:";
+
+    /// <summary>
+    /// The prefix of a reference to a value in a group of format version 2, where the value was:
+    /// <c>es-pd:ref:{group}:{value}</c>, the indexes of the group in the event's <c>"#"</c> array and of the value in it.
+    /// </summary>
+    public const string ReferencePrefix = "es-pd:ref:";
 
     /// <summary>The scope a group is sealed under: no property's (those are <c>Type.Property</c>), so a group and a value never pass for each other.</summary>
     private const string GroupScope = "#v2";
@@ -43,8 +48,8 @@ public sealed class PersonalDataProtector : IDisposable
     /// <summary>The key id of a group written with every value erased (no key sealed it).</summary>
     private const string ErasedGroup = "-";
 
-    /// <summary>The prefix of format version 2, UTF-8.</summary>
-    internal static ReadOnlySpan<byte> GroupPrefixBytes => GroupPrefixUtf8;
+    /// <summary>The prefix of a reference of format version 2, UTF-8.</summary>
+    internal static ReadOnlySpan<byte> ReferencePrefixBytes => "es-pd:ref:"u8;
 
     private const int NonceSize = 12;
     private const int TagSize = 16;

@@ -13,8 +13,8 @@ namespace EventSourcing.Privacy;
 /// operation, instead of one each.
 /// <list type="bullet">
 /// <item>Writing an event (inside <see cref="PersonalDataJson.SealPerEvent"/>), each personal value is written as a
-/// reference, <c>es-pd:v2:{subject, base64url}:{n}</c>, and kept with the property it was written at; the event's last
-/// property, <c>"#"</c>, is then written as an array of the sealed groups, one per subject
+/// reference, <c>es-pd:ref:{group}:{value}</c> (indexes), and kept with a tag of the property it was written at; the
+/// event's last property, <c>"#"</c>, is then written as an array of the sealed groups, one per subject
 /// (<see cref="PersonalDataProtector.SealGroup"/>).</item>
 /// <item>Stored, the <c>"#"</c> property comes first: the event serializer moves it to the front, and PostgreSQL's
 /// <c>jsonb</c> puts it there by itself (it orders keys by length, and no other key of one character sorts before
@@ -30,8 +30,11 @@ internal static class SealedGroups
     /// <summary>The event property that holds the sealed groups.</summary>
     public const string PropertyName = "#";
 
-    /// <summary>The longest reference: the prefix, a token of a subject id of up to 192 UTF-8 bytes, a colon, an index.</summary>
-    private const int MaxReferenceLength = 9 + 256 + 1 + 10;
+    /// <summary>The longest reference: the prefix, a group's index, a colon, a value's index.</summary>
+    private const int MaxReferenceLength = 10 + 10 + 1 + 10;
+
+    /// <summary>The bytes of a value's header in a group: the tag of where it was written, and the length of its JSON.</summary>
+    private const int HeaderLength = 8;
 
     private static readonly AsyncLocal<bool> Sealing = new();
 
@@ -78,18 +81,18 @@ internal static class SealedGroups
     }
 
     /// <summary>
-    /// Keeps <paramref name="value"/> of <paramref name="subject"/>, written at <paramref name="scope"/>, for the event's group
+    /// Keeps <paramref name="value"/> of <paramref name="subject"/>, written at the property tagged <paramref name="scopeTag"/>, for the event's group
     /// and writes the reference to it in its place; false (nothing written) when no event on this thread is sealing groups
     /// (the value is protected alone).
     /// </summary>
-    public static bool TryAdd<T>(Utf8JsonWriter writer, T value, JsonTypeInfo<T> typeInfo, string subject, byte[] scope, bool erasedValue)
+    public static bool TryAdd<T>(Utf8JsonWriter writer, T value, JsonTypeInfo<T> typeInfo, string subject, byte[] scopeTag, bool erasedValue)
     {
         if (_writing is not { Active: true, SerializingValue: false } writing)
         {
             return false; // not in an event, or inside a value being kept (its own values are sealed alone, inside it)
         }
 
-        var group = writing.GroupOf(subject);
+        var (group, groupIndex) = writing.GroupOf(subject);
         var start = writing.Json.WrittenCount;
         writing.SerializingValue = true;
         try
@@ -103,9 +106,9 @@ internal static class SealedGroups
             writing.SerializingValue = false;
         }
 
-        var index = group.Add(new Kept(scope, start, writing.Json.WrittenCount - start), erasedValue);
+        var index = group.Add(new Kept(scopeTag, start, writing.Json.WrittenCount - start), erasedValue);
         Span<byte> reference = stackalloc byte[MaxReferenceLength];
-        var length = ReferenceTo(group.Token, index, reference);
+        var length = ReferenceTo(groupIndex, index, reference);
         writer.WriteStringValue(reference[..length]);
         return true;
     }
@@ -140,7 +143,7 @@ internal static class SealedGroups
                 writing.Plain.ResetWrittenCount();
                 foreach (var kept in group.Values)
                 {
-                    Encode(writing.Plain, kept.Scope, json.Slice(kept.Start, kept.Length));
+                    Encode(writing.Plain, kept.ScopeTag, json.Slice(kept.Start, kept.Length));
                 }
 
                 writing.Sealed.ResetWrittenCount();
@@ -230,22 +233,23 @@ internal static class SealedGroups
     }
 
     /// <summary>
-    /// Reads the value the reference (<paramref name="reference"/>, UTF-8) at <paramref name="scope"/> stands for, as
-    /// <paramref name="typeInfo"/>: its subject, and whether it was erased (then the value is default). Throws
-    /// <see cref="PersonalDataTamperedException"/> when the reference names no value of the event's groups, or one written
-    /// at another property.
+    /// Reads the value the reference (<paramref name="reference"/>, UTF-8: <c>es-pd:ref:{group}:{value}</c>) at the
+    /// property tagged <paramref name="scopeTag"/> stands for, as <paramref name="typeInfo"/>: its subject, and whether it
+    /// was erased (then the value is default). Throws <see cref="PersonalDataTamperedException"/> when the reference names
+    /// no value of the event's groups, or one written at another property.
     /// </summary>
-    public static T? Resolve<T>(ReadOnlySpan<byte> reference, byte[] scope, string scopeName, JsonTypeInfo<T> typeInfo, out string subject, out bool erased)
+    public static T? Resolve<T>(ReadOnlySpan<byte> reference, byte[] scopeTag, string scopeName, JsonTypeInfo<T> typeInfo, out string subject, out bool erased)
     {
-        var token = reference[PersonalDataProtector.GroupPrefixBytes.Length..];
-        var separator = token.IndexOf((byte)':');
-        if (separator <= 0 || _reading is not { Strict: true } reading
-            || !Utf8Parser.TryParse(token[(separator + 1)..], out int index, out var consumed) || consumed != token.Length - separator - 1
-            || reading.Find(token[..separator]) is not { } group)
+        var indexes = reference[PersonalDataProtector.ReferencePrefixBytes.Length..];
+        if (_reading is not { Strict: true } reading
+            || !Utf8Parser.TryParse(indexes, out int groupIndex, out var consumed) || consumed >= indexes.Length || indexes[consumed] != (byte)':'
+            || !Utf8Parser.TryParse(indexes[(consumed + 1)..], out int index, out var valueDigits) || consumed + 1 + valueDigits != indexes.Length
+            || (uint)groupIndex >= (uint)reading.Groups.Count)
         {
             throw new PersonalDataTamperedException($"{scopeName} (a reference to no sealed value of the event)");
         }
 
+        var group = reading.Groups[groupIndex];
         subject = group.Subject;
         erased = group.Erased;
         if (erased)
@@ -253,7 +257,7 @@ internal static class SealedGroups
             return default;
         }
 
-        if ((uint)index >= (uint)group.Values.Count || !reading.Bytes.AsSpan(group.Values[index].ScopeStart, group.Values[index].ScopeLength).SequenceEqual(scope))
+        if ((uint)index >= (uint)group.Values.Count || !reading.Bytes.AsSpan(group.Values[index].TagStart, 4).SequenceEqual(scopeTag))
         {
             throw new PersonalDataTamperedException($"{scopeName} (a reference to a value written elsewhere)");
         }
@@ -269,33 +273,38 @@ internal static class SealedGroups
         _reading?.Clear();
     }
 
-    /// <summary>The reference to value <paramref name="index"/> of the group with <paramref name="token"/>, UTF-8, into <paramref name="destination"/>; its length.</summary>
-    private static int ReferenceTo(ReadOnlySpan<byte> token, int index, Span<byte> destination)
+    /// <summary>The reference to value <paramref name="index"/> of group <paramref name="group"/>, UTF-8, into <paramref name="destination"/>; its length.</summary>
+    private static int ReferenceTo(int group, int index, Span<byte> destination)
     {
-        var prefix = PersonalDataProtector.GroupPrefixBytes;
+        var prefix = PersonalDataProtector.ReferencePrefixBytes;
         prefix.CopyTo(destination);
-        token.CopyTo(destination[prefix.Length..]);
-        destination[prefix.Length + token.Length] = (byte)':';
-        Utf8Formatter.TryFormat(index, destination[(prefix.Length + token.Length + 1)..], out var digits);
-        return prefix.Length + token.Length + 1 + digits;
+        Utf8Formatter.TryFormat(group, destination[prefix.Length..], out var groupDigits);
+        destination[prefix.Length + groupDigits] = (byte)':';
+        Utf8Formatter.TryFormat(index, destination[(prefix.Length + groupDigits + 1)..], out var digits);
+        return prefix.Length + groupDigits + 1 + digits;
     }
 
-    /// <summary>A value in a group: <c>[scope length, 2 bytes][scope, UTF-8][JSON length, 4 bytes][JSON]</c>.</summary>
-    private static void Encode(ArrayBufferWriter<byte> buffer, byte[] scope, ReadOnlySpan<byte> json)
+    /// <summary>
+    /// A value in a group: <c>[tag, 4 bytes][JSON length, 4 bytes][JSON]</c>, the tag being the first 4 bytes of the
+    /// SHA-256 of where it was written (<c>Type.Property</c>).
+    /// </summary>
+    private static void Encode(ArrayBufferWriter<byte> buffer, byte[] scopeTag, ReadOnlySpan<byte> json)
     {
-        var span = buffer.GetSpan(6 + scope.Length + json.Length);
-        BinaryPrimitives.WriteUInt16LittleEndian(span, checked((ushort)scope.Length));
-        scope.CopyTo(span[2..]);
-        BinaryPrimitives.WriteInt32LittleEndian(span[(2 + scope.Length)..], json.Length);
-        json.CopyTo(span[(6 + scope.Length)..]);
-        buffer.Advance(6 + scope.Length + json.Length);
+        var span = buffer.GetSpan(HeaderLength + json.Length);
+        scopeTag.CopyTo(span);
+        BinaryPrimitives.WriteInt32LittleEndian(span[4..], json.Length);
+        json.CopyTo(span[HeaderLength..]);
+        buffer.Advance(HeaderLength + json.Length);
     }
 
-    /// <summary>A value kept for a group: where it was written (the property's scope, UTF-8), and where its JSON is in the thread's buffer.</summary>
-    private readonly record struct Kept(byte[] Scope, int Start, int Length);
+    /// <summary>The tag of a property in a group: the first 4 bytes of the SHA-256 of <c>Type.Property</c>.</summary>
+    public static byte[] TagOf(string scope) => System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(scope))[..4];
 
-    /// <summary>A value of an opened group: where its scope and JSON are in the thread's buffer.</summary>
-    internal readonly record struct OpenedValue(int ScopeStart, int ScopeLength, int JsonStart, int JsonLength);
+    /// <summary>A value kept for a group: the tag of where it was written, and where its JSON is in the thread's buffer.</summary>
+    private readonly record struct Kept(byte[] ScopeTag, int Start, int Length);
+
+    /// <summary>A value of an opened group: where its tag and JSON are in the thread's buffer.</summary>
+    internal readonly record struct OpenedValue(int TagStart, int JsonStart, int JsonLength);
 
     /// <summary>One subject's values in the event being written.</summary>
     private sealed class Group
@@ -370,13 +379,13 @@ internal static class SealedGroups
             Json.Clear(); // the values' JSON does not stay in memory after the write
         }
 
-        public Group GroupOf(string subject)
+        public (Group Group, int Index) GroupOf(string subject)
         {
-            foreach (var existing in Groups)
+            for (var i = 0; i < Groups.Count; i++)
             {
-                if (existing.Subject == subject)
+                if (Groups[i].Subject == subject)
                 {
-                    return existing;
+                    return (Groups[i], i);
                 }
             }
 
@@ -394,14 +403,13 @@ internal static class SealedGroups
 
             group.Start(subject, _lastToken);
             Groups.Add(group);
-            return group;
+            return (group, Groups.Count - 1);
         }
     }
 
     /// <summary>The groups opened for the event being read on this thread: their plaintext in one buffer, reused.</summary>
     internal sealed class Reading
     {
-        private readonly List<OpenedGroup> _groups = [];
         private readonly ArrayBufferWriter<byte> _bytes = new(512);
         private byte[] _view = [];
 
@@ -413,22 +421,17 @@ internal static class SealedGroups
         public void Clear()
         {
             Strict = false;
-            _groups.Clear();
+            Groups.Clear();
             _bytes.Clear();
             _view = [];
         }
 
+        /// <summary>The groups opened, in the order of the event's <c>"#"</c> array (references name them by index).</summary>
+        public List<OpenedGroup> Groups { get; } = [];
+
         /// <summary>Opens one group (UTF-8) and adds its values.</summary>
         public void Add(ReadOnlySpan<byte> text, PersonalDataProtector protector, string location)
         {
-            var tokenStart = _bytes.WrittenCount;
-            var prefix = PersonalDataProtector.GroupPrefixBytes;
-            var tokenLength = text.Length > prefix.Length ? text[prefix.Length..].IndexOf((byte)':') : -1;
-            if (tokenLength > 0)
-            {
-                _bytes.Write(text.Slice(prefix.Length, tokenLength));
-            }
-
             var plainStart = _bytes.WrittenCount;
             var opened = protector.TryOpenGroup(text, location, _bytes, out var subject, out _);
             var values = new List<OpenedValue>();
@@ -438,38 +441,24 @@ internal static class SealedGroups
                 var at = 0;
                 while (at < plain.Length)
                 {
-                    var scopeLength = plain.Length - at >= 6 ? BinaryPrimitives.ReadUInt16LittleEndian(plain[at..]) : -1;
-                    var jsonLength = scopeLength >= 0 && plain.Length - at >= 6 + scopeLength ? BinaryPrimitives.ReadInt32LittleEndian(plain[(at + 2 + scopeLength)..]) : -1;
-                    if (jsonLength < 0 || plain.Length - at - 6 - scopeLength < jsonLength)
+                    var jsonLength = plain.Length - at >= HeaderLength ? BinaryPrimitives.ReadInt32LittleEndian(plain[(at + 4)..]) : -1;
+                    if (jsonLength < 0 || plain.Length - at - HeaderLength < jsonLength)
                     {
                         throw new PersonalDataTamperedException(location);
                     }
 
-                    values.Add(new OpenedValue(plainStart + at + 2, scopeLength, plainStart + at + 6 + scopeLength, jsonLength));
-                    at += 6 + scopeLength + jsonLength;
+                    values.Add(new OpenedValue(plainStart + at, plainStart + at + HeaderLength, jsonLength));
+                    at += HeaderLength + jsonLength;
                 }
             }
 
-            _groups.Add(new OpenedGroup(tokenStart, tokenLength, subject, !opened, values));
+            Groups.Add(new OpenedGroup(subject, !opened, values));
             _view = System.Runtime.InteropServices.MemoryMarshal.TryGetArray(_bytes.WrittenMemory, out var segment) ? segment.Array! : _bytes.WrittenSpan.ToArray();
-        }
-
-        public OpenedGroup? Find(ReadOnlySpan<byte> token)
-        {
-            foreach (var group in _groups)
-            {
-                if (_view.AsSpan(group.TokenStart, group.TokenLength).SequenceEqual(token))
-                {
-                    return group;
-                }
-            }
-
-            return null;
         }
     }
 
-    /// <summary>An opened group: its token and subject, whether erased, and its values.</summary>
-    internal sealed record OpenedGroup(int TokenStart, int TokenLength, string Subject, bool Erased, List<OpenedValue> Values);
+    /// <summary>An opened group: its subject, whether erased, and its values.</summary>
+    internal sealed record OpenedGroup(string Subject, bool Erased, List<OpenedValue> Values);
 }
 
 /// <summary>The converter of an event's <c>"#"</c> property: writes its sealed groups (<see cref="SealedGroups"/>); reading skips it (the groups are opened before the event is read).</summary>

@@ -37,11 +37,25 @@ public sealed class SealedGroupsTests : IDisposable
         Assert.Equal("#", json.First().Key);
         var group = Assert.Single(json["#"]!.AsArray())!.GetValue<string>();
         Assert.StartsWith($"es-pd:v2:{token}:", group, StringComparison.Ordinal);
-        Assert.Equal(
-            [$"es-pd:v2:{token}:0", $"es-pd:v2:{token}:1", $"es-pd:v2:{token}:2", $"es-pd:v2:{token}:3"],
-            PersonalProperties.Select(p => json[p]!.GetValue<string>()));
+        Assert.Equal(["es-pd:ref:0:0", "es-pd:ref:0:1", "es-pd:ref:0:2", "es-pd:ref:0:3"], PersonalProperties.Select(p => json[p]!.GetValue<string>()));
         Assert.DoesNotContain("Ada", Encoding.UTF8.GetString(serialized.Data), StringComparison.Ordinal);
         Assert.DoesNotContain("Leeds", Encoding.UTF8.GetString(serialized.Data), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Values_of_two_subjects_in_one_event_go_in_a_group_each_and_read_back_each_under_its_own_subject()
+    {
+        var party = new Party(Guid.NewGuid(), [new Member(Guid.NewGuid(), "Ada"), new Member(Guid.NewGuid(), "Bob"), new Member(Guid.NewGuid(), "Cy")]);
+        var registry = new EventTypeRegistry().Register<Party>("party.v1");
+        var serializer = new SystemTextJsonEventSerializer(registry, new EventSourcingJson(new JsonSerializerOptions(JsonSerializerDefaults.Web), () => _protector, type => registry.TryGetName(type, out _)).Options);
+
+        var stored = serializer.Serialize(party);
+        var json = JsonNode.Parse(stored.Data)!.AsObject();
+        var read = (Party)serializer.Deserialize("party.v1", stored.Data).Data;
+
+        Assert.Equal(3, json["#"]!.AsArray().Count);
+        Assert.Equal(["es-pd:ref:0:0", "es-pd:ref:1:0", "es-pd:ref:2:0"], json["members"]!.AsArray().Select(m => m!["name"]!.GetValue<string>()));
+        Assert.Equal(["Ada", "Bob", "Cy"], read.Members.Select(m => m.Name));
     }
 
     [Fact]
@@ -158,4 +172,8 @@ public sealed class SealedGroupsTests : IDisposable
     private SystemTextJsonEventSerializer Serializer(bool sealsPerEvent) => new(_registry, Json(sealsPerEvent).Options);
 
     private sealed record Unnamed([property: PersonalData] string Secret);
+
+    private sealed record Party(Guid PartyId, Member[] Members);
+
+    private sealed record Member([property: DataSubject] Guid MemberId, [property: PersonalData] string Name);
 }
