@@ -37,7 +37,7 @@ public sealed partial class PostgresKeyStore : WrappingKeyStore, IForgetNotifica
     /// <summary>Keeps the keys in the database of <paramref name="store"/>, in its schema, created and migrated with everything else.</summary>
     public PostgresKeyStore(IDocumentStore store, MasterKey masterKey, PersonalDataOptions? options = null, ILogger? logger = null, TimeProvider? timeProvider = null)
         : this(
-            (store ?? throw new ArgumentNullException(nameof(store))).Storage.Database.CreateConnection,
+            SessionConnections.Of(store ?? throw new ArgumentNullException(nameof(store))),
             store.Options.DatabaseSchemaName,
             cancellationToken => MartenSchema.For(store).EnsureAsync(NullLogger.Instance, cancellationToken),
             missingSchema: null, // part of the event store's schema: its error says how to apply that
@@ -57,7 +57,7 @@ public sealed partial class PostgresKeyStore : WrappingKeyStore, IForgetNotifica
     /// </summary>
     public PostgresKeyStore(NpgsqlDataSource dataSource, string schemaName, MasterKey masterKey, bool createSchema, PersonalDataOptions? options = null, ILogger? logger = null, TimeProvider? timeProvider = null)
         : this(
-            (dataSource ?? throw new ArgumentNullException(nameof(dataSource))).CreateConnection,
+            SessionConnections.Of(dataSource ?? throw new ArgumentNullException(nameof(dataSource))),
             schemaName,
             createSchema ? null : _ => Task.CompletedTask,
             $"The personal-data key table {schemaName}.{TableName} is missing or out of date in the key database ({{0}}). " +
@@ -70,17 +70,17 @@ public sealed partial class PostgresKeyStore : WrappingKeyStore, IForgetNotifica
     {
     }
 
-    private PostgresKeyStore(Func<NpgsqlConnection> connect, string schemaName, Func<CancellationToken, Task>? ensureSchema, string? missingSchema, MasterKey masterKey, PersonalDataOptions? options, ILogger? logger, TimeProvider? timeProvider)
+    private PostgresKeyStore(SessionConnections connections, string schemaName, Func<CancellationToken, Task>? ensureSchema, string? missingSchema, MasterKey masterKey, PersonalDataOptions? options, ILogger? logger, TimeProvider? timeProvider)
         : base(masterKey, (options ?? new PersonalDataOptions()).AllowNewKeyAfterForget)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(schemaName);
-        _connect = connect;
+        _connect = connections.Create;
         SchemaName = schemaName;
         _table = $"{schemaName}.{TableName}";
         _ensureSchema = ensureSchema ?? Once(ApplySchemaAsync);
         _missingSchema = missingSchema;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
-        _listener = new ForgetListener(connect, (options ?? new PersonalDataOptions()).ForgetPropagation, timeProvider ?? TimeProvider.System, _logger);
+        _listener = new ForgetListener(connections, (options ?? new PersonalDataOptions()).ForgetPropagation, timeProvider ?? TimeProvider.System, _logger);
     }
 
     /// <summary>The schema of the key table.</summary>

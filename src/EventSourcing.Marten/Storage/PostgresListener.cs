@@ -9,10 +9,11 @@ namespace EventSourcing.Marten.Storage;
 /// of a run logged as a warning). Notifications go to <paramref name="notified"/> on the connection's reading thread, in
 /// commit order. <paramref name="mayHaveMissed"/> runs whenever notifications may have been missed: each time it starts
 /// listening (before anything else is heard) and each time the connection fails. <paramref name="whileListening"/>
-/// keeps the connection busy until it fails (by default it waits for notifications for ever).
+/// keeps the connection busy until it fails (by default it waits for notifications for ever). A connection it is done
+/// with stops listening before it goes back to the pool (<see cref="SessionConnections.ReleaseAsync"/>).
 /// </summary>
 internal sealed partial class PostgresListener(
-    Func<NpgsqlConnection> connect,
+    SessionConnections connections,
     IReadOnlyList<string> channels,
     Action<string, string> notified,
     Action mayHaveMissed,
@@ -58,10 +59,10 @@ internal sealed partial class PostgresListener(
         var failures = 0;
         while (!token.IsCancellationRequested)
         {
+            Exception? failure = null;
+            var connection = connections.Create();
             try
             {
-                var connection = connect();
-                await using var disposeConnection = connection.ConfigureAwait(false);
                 await connection.OpenAsync(token).ConfigureAwait(false);
                 connection.Notification += (_, e) => notified(e.Channel, e.Payload);
                 var listen = new NpgsqlCommand(string.Join("; ", channels.Select(channel => $"LISTEN {channel}")), connection);
@@ -89,24 +90,37 @@ internal sealed partial class PostgresListener(
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
-                return;
+                // stopped
             }
             catch (Exception exception)
             {
-                if (failures++ == 0)
-                {
-                    LogListenFailed(logger, exception, channels[0]);
-                }
+                failure = exception;
+            }
+            finally
+            {
+                // A stopped wait leaves the connection open, and the pool does not clear sessions: the session would go on
+                // listening (and queueing notifications) for whoever takes it next. Unlisten first, or keep it out of the pool.
+                await connections.ReleaseAsync(connection, "UNLISTEN *", timeoutSeconds: 2).ConfigureAwait(false);
+            }
 
-                mayHaveMissed();
-                try
-                {
-                    await Task.Delay(retryPause, timeProvider, token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
+            if (failure is null)
+            {
+                return;
+            }
+
+            if (failures++ == 0)
+            {
+                LogListenFailed(logger, failure, channels[0]);
+            }
+
+            mayHaveMissed();
+            try
+            {
+                await Task.Delay(retryPause, timeProvider, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
             }
         }
     }
