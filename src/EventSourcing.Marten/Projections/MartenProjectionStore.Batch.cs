@@ -1,6 +1,7 @@
 using EventSourcing.Marten.Storage;
 using EventSourcing.Projections;
 using Marten;
+using Npgsql;
 
 namespace EventSourcing.Marten.Projections;
 
@@ -33,6 +34,23 @@ public sealed partial class MartenProjectionStore
 
         /// <summary>In a session of its own, database errors are the store's; in the daemon's or an append's, they are left to their owner.</summary>
         private Task<T> GuardedAsync<T>(Func<Task<T>> operation, CancellationToken cancellationToken) => ownsSession ? MartenErrors.GuardAsync(operation, cancellationToken) : operation();
+
+        private async Task MoveAloneAsync(ProjectionDocumentsSql sql, GenerationCheckpoint checkpoint, CancellationToken cancellationToken)
+        {
+            var store = operations.DocumentStore;
+            await MartenSchema.For(store).EnsureAsync(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, cancellationToken).ConfigureAwait(false);
+            var connection = store.Storage.Database.CreateConnection();
+            await using var disposeConnection = connection.ConfigureAwait(false);
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            var command = new NpgsqlCommand(sql.MoveCheckpointPositional, connection);
+            await using var disposeCommand = command.ConfigureAwait(false);
+            foreach (var value in sql.MoveParameters(checkpoint))
+            {
+                command.Parameters.Add(new NpgsqlParameter { Value = value });
+            }
+
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
 
         private async Task<IReadOnlyDictionary<string, ViewRecord>> LoadCoreAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
         {
@@ -69,11 +87,27 @@ public sealed partial class MartenProjectionStore
 
             if (trackCheckpoint && _checkpoint > 0)
             {
-                var id = GenerationCheckpoint.DocumentId(projection, generation);
-                var current = await operations.LoadAsync<GenerationCheckpoint>(id, cancellationToken).ConfigureAwait(false);
-                if (current is null || current.Position < _checkpoint)
+                var checkpoint = new GenerationCheckpoint { Id = GenerationCheckpoint.DocumentId(projection, generation), Position = _checkpoint };
+                var sql = ProjectionDocumentsSql.For(operations.DocumentStore);
+                if (!sql.CanMoveCheckpoint)
                 {
-                    operations.Store(new GenerationCheckpoint { Id = id, Position = _checkpoint });
+                    var current = await operations.LoadAsync<GenerationCheckpoint>(checkpoint.Id, cancellationToken).ConfigureAwait(false);
+                    if (current is null || current.Position < checkpoint.Position)
+                    {
+                        operations.Store(checkpoint);
+                    }
+                }
+                else if (ownsSession && _puts.Count == 0 && _deadLetters.Count == 0)
+                {
+                    // Nothing else to write (a reactor's checkpoint): one statement of its own, no transaction around it.
+                    await MoveAloneAsync(sql, checkpoint, cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+                else
+                {
+                    // Moved forward only, in the same transaction as the views, without reading it first.
+                    await MartenSchema.For(operations.DocumentStore).EnsureAsync(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, cancellationToken).ConfigureAwait(false);
+                    operations.QueueSqlCommand(sql.MoveCheckpoint, sql.MoveParameters(checkpoint));
                 }
             }
 
