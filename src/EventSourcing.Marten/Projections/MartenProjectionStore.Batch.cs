@@ -1,7 +1,6 @@
 using EventSourcing.Marten.Storage;
 using EventSourcing.Projections;
 using Marten;
-using Npgsql;
 
 namespace EventSourcing.Marten.Projections;
 
@@ -34,23 +33,6 @@ public sealed partial class MartenProjectionStore
 
         /// <summary>In a session of its own, database errors are the store's; in the daemon's or an append's, they are left to their owner.</summary>
         private Task<T> GuardedAsync<T>(Func<Task<T>> operation, CancellationToken cancellationToken) => ownsSession ? MartenErrors.GuardAsync(operation, cancellationToken) : operation();
-
-        private async Task MoveAloneAsync(ProjectionDocumentsSql sql, GenerationCheckpoint checkpoint, CancellationToken cancellationToken)
-        {
-            var store = operations.DocumentStore;
-            await MartenSchema.For(store).EnsureAsync(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, cancellationToken).ConfigureAwait(false);
-            var connection = store.Storage.Database.CreateConnection();
-            await using var disposeConnection = connection.ConfigureAwait(false);
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            var command = new NpgsqlCommand(sql.MoveCheckpointPositional, connection);
-            await using var disposeCommand = command.ConfigureAwait(false);
-            foreach (var value in sql.MoveParameters(checkpoint))
-            {
-                command.Parameters.Add(new NpgsqlParameter { Value = value });
-            }
-
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
 
         private async Task<IReadOnlyDictionary<string, ViewRecord>> LoadCoreAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
         {
@@ -97,15 +79,9 @@ public sealed partial class MartenProjectionStore
                         operations.Store(checkpoint);
                     }
                 }
-                else if (ownsSession && _puts.Count == 0 && _deadLetters.Count == 0)
-                {
-                    // Nothing else to write (a reactor's checkpoint): one statement of its own, no transaction around it.
-                    await MoveAloneAsync(sql, checkpoint, cancellationToken).ConfigureAwait(false);
-                    return;
-                }
                 else
                 {
-                    // Moved forward only, in the same transaction as the views, without reading it first.
+                    // Moved forward only, in the same transaction as the views and dead letters, without reading it first.
                     await MartenSchema.For(operations.DocumentStore).EnsureAsync(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, cancellationToken).ConfigureAwait(false);
                     operations.QueueSqlCommand(sql.MoveCheckpoint, sql.MoveParameters(checkpoint));
                 }

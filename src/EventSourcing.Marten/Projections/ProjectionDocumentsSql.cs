@@ -62,8 +62,6 @@ internal sealed class ProjectionDocumentsSql
             on conflict (id) do update set {string.Join(", ", updates)}
             where coalesce((c.data ->> '{position}')::bigint, -1) < (excluded.data ->> '{position}')::bigint
             """;
-        var parameter = 0;
-        MoveCheckpointPositional = System.Text.RegularExpressions.Regex.Replace(MoveCheckpoint, @"\?", _ => $"${++parameter}");
     }
 
     /// <summary>Whether both tables are plain document tables, so that <see cref="ReadState"/> applies.</summary>
@@ -77,9 +75,6 @@ internal sealed class ProjectionDocumentsSql
 
     /// <summary>Parameters: the checkpoint's id, its JSON, and its .NET type when <see cref="WithDotNetType"/>.</summary>
     public string MoveCheckpoint { get; }
-
-    /// <summary><see cref="MoveCheckpoint"/> with Npgsql's positional parameters (<c>$1</c>...), for a command of its own.</summary>
-    public string MoveCheckpointPositional { get; }
 
     /// <summary>Whether <see cref="MoveCheckpoint"/> takes the document's .NET type.</summary>
     public bool WithDotNetType { get; }
