@@ -9,8 +9,9 @@ namespace EventSourcing.Marten.Storage;
 /// of a run logged as a warning). Notifications go to <paramref name="notified"/> on the connection's reading thread, in
 /// commit order. <paramref name="mayHaveMissed"/> runs whenever notifications may have been missed: each time it starts
 /// listening (before anything else is heard) and each time the connection fails. <paramref name="whileListening"/>
-/// keeps the connection busy until it fails (by default it waits for notifications for ever). A connection it is done
-/// with stops listening before it goes back to the pool (<see cref="SessionConnections.ReleaseAsync"/>).
+/// keeps the connection busy until it fails (by default it waits for notifications for ever). Its connection is not
+/// pooled (<see cref="SessionConnections.CreateUnpooled"/>): when it is done with one, closing it ends the session and
+/// what it listened on.
 /// </summary>
 internal sealed partial class PostgresListener(
     SessionConnections connections,
@@ -60,7 +61,7 @@ internal sealed partial class PostgresListener(
         while (!token.IsCancellationRequested)
         {
             Exception? failure = null;
-            var connection = connections.Create();
+            var connection = connections.CreateUnpooled();
             try
             {
                 await connection.OpenAsync(token).ConfigureAwait(false);
@@ -98,9 +99,9 @@ internal sealed partial class PostgresListener(
             }
             finally
             {
-                // A stopped wait leaves the connection open, and the pool does not clear sessions: the session would go on
-                // listening (and queueing notifications) for whoever takes it next. Unlisten first, or keep it out of the pool.
-                await connections.ReleaseAsync(connection, "UNLISTEN *", timeoutSeconds: 2).ConfigureAwait(false);
+                // Not pooled: closing it ends the session, and its LISTENs with it (a pooled one would go on listening, and
+                // queueing notifications, for whoever took it next), with no round trip to a server that may not answer.
+                await connection.DisposeAsync().ConfigureAwait(false);
             }
 
             if (failure is null)

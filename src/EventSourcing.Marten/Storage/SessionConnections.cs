@@ -4,11 +4,12 @@ using Npgsql;
 namespace EventSourcing.Marten.Storage;
 
 /// <summary>
-/// Pooled connections of one data source for work that leaves state on its session (an advisory lock, a LISTEN, a
-/// setting). The pool does not clear a session when a connection goes back to it (<c>No Reset On Close</c>, the default
-/// of <see cref="Hosting.MartenConventions.WithConnectionDefaults"/>), so such work gives its connection back through
-/// <see cref="ReleaseAsync"/>: the state is cleared first, and a connection whose state cannot be cleared never serves
-/// anyone again. See docs/marten.md, "What a pooled connection carries".
+/// Connections of one data source for work that leaves state on its session (an advisory lock, a LISTEN, a setting).
+/// The pool does not clear a session when a connection goes back to it (<c>No Reset On Close</c>, the default of
+/// <see cref="Hosting.MartenConventions.WithConnectionDefaults"/>), so such work either gives its pooled connection back
+/// through <see cref="ReleaseAsync"/> (the state is cleared first, and a connection whose state cannot be cleared never
+/// serves anyone again) or uses a connection outside the pool (<see cref="CreateUnpooled"/>). See docs/marten.md, "What
+/// a pooled connection carries".
 /// </summary>
 internal sealed class SessionConnections
 {
@@ -38,6 +39,18 @@ internal sealed class SessionConnections
 
     /// <summary>A new connection, not yet open.</summary>
     public NpgsqlConnection Create() => _create();
+
+    /// <summary>
+    /// A new connection, not yet open, to the same server with the same settings and credentials (the data source's
+    /// password and TLS callbacks included) but outside the pool: closing it ends its session. For a connection held
+    /// for as long as it works (a listener's), which would gain nothing from the pool and give it a session to clear.
+    /// </summary>
+    public NpgsqlConnection CreateUnpooled()
+    {
+        using var pooled = _create();
+        var unpooled = new NpgsqlConnectionStringBuilder(pooled.ConnectionString) { Pooling = false, Multiplexing = false };
+        return pooled.CloneWith(unpooled.ConnectionString);
+    }
 
     /// <summary>
     /// Runs <paramref name="cleanup"/> on <paramref name="connection"/> when it is still open (a broken one has ended its
