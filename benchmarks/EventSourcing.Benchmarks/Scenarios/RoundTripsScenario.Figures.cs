@@ -4,7 +4,7 @@ namespace EventSourcing.Benchmarks.Scenarios;
 
 public static partial class RoundTripsScenario
 {
-    private const int TopStatements = 15;
+    private const int TopStatements = 30;
 
     private static void Report(ScenarioReport report, Sizes sizes, CountedRun idle, CountedRun busy, string observerRole, IReadOnlyList<ReactorRun> rounds, ViewsCheck views)
     {

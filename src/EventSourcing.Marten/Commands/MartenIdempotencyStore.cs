@@ -29,6 +29,7 @@ public sealed class MartenIdempotencyStore : IIdempotencyStore, IDisposable
     private static readonly TimeSpan ReleaseWait = TimeSpan.FromSeconds(1);
 
     private readonly IDocumentStore _store;
+    private readonly SessionConnections _connections;
     private readonly TimeSpan _retention;
     private readonly TimeProvider _timeProvider;
     private readonly string _table;
@@ -38,6 +39,7 @@ public sealed class MartenIdempotencyStore : IIdempotencyStore, IDisposable
     public MartenIdempotencyStore(IDocumentStore store, IOptions<IdempotencyOptions>? options = null, TimeProvider? timeProvider = null)
     {
         _store = store ?? throw new ArgumentNullException(nameof(store));
+        _connections = SessionConnections.Of(store);
         _retention = (options?.Value ?? new IdempotencyOptions()).Retention;
         _timeProvider = timeProvider ?? TimeProvider.System;
         _table = $"{store.Options.DatabaseSchemaName}.{TableName}";
@@ -95,7 +97,7 @@ public sealed class MartenIdempotencyStore : IIdempotencyStore, IDisposable
         try
         {
             await MartenSchema.For(_store).EnsureAsync(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, cancellationToken).ConfigureAwait(false);
-            connection = _store.Storage.Database.CreateConnection();
+            connection = _connections.Create();
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
             var batch = new NpgsqlBatch(connection)
             {
@@ -151,8 +153,9 @@ public sealed class MartenIdempotencyStore : IIdempotencyStore, IDisposable
     }
 
     /// <summary>
-    /// Lets go of the lock (when it may be held), the connection and the slot. A connection whose unlock fails is kept out
-    /// of the pool: a broken one ends its session on the server, and the lock with it.
+    /// Lets go of the lock (when it may be held), the connection and the slot. The pool does not clear sessions
+    /// (<c>No Reset On Close</c>), so the lock is let go of before the connection goes back; a connection whose unlock
+    /// fails is kept out of the pool, and a broken one ends its session on the server, and the lock with it.
     /// </summary>
     private async Task ReleaseAsync(NpgsqlConnection? connection, int lockKey, bool mayHoldLock)
     {
@@ -163,25 +166,18 @@ public sealed class MartenIdempotencyStore : IIdempotencyStore, IDisposable
                 return;
             }
 
-            if (mayHoldLock && connection.State == System.Data.ConnectionState.Open)
+            if (mayHoldLock)
             {
-                try
-                {
-                    var unlock = new NpgsqlCommand("select pg_advisory_unlock(@space, @key)", connection) { CommandTimeout = UnlockTimeoutSeconds, Parameters = { new("space", LockSpace), new("key", lockKey) } };
-                    await using var disposeUnlock = unlock.ConfigureAwait(false);
-                    await unlock.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
-                }
-                catch (Exception) when (connection.State == System.Data.ConnectionState.Open)
-                {
-                    NpgsqlConnection.ClearPool(connection); // closed when returned, never reused with a lock it may hold
-                }
-                catch (Exception)
-                {
-                    // broken: the server ends its session, and the lock with it
-                }
+                await _connections.ReleaseAsync(
+                    connection,
+                    "select pg_advisory_unlock(@space, @key)",
+                    parameters => parameters.AddRange(new[] { new NpgsqlParameter("space", LockSpace), new NpgsqlParameter("key", lockKey) }),
+                    UnlockTimeoutSeconds).ConfigureAwait(false);
             }
-
-            await connection.DisposeAsync().ConfigureAwait(false);
+            else
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
         }
         finally
         {

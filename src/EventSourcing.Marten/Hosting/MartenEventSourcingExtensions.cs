@@ -28,8 +28,8 @@ public static partial class MartenEventSourcingExtensions
     /// library's tables) is created or updated when the host starts, in every environment, unless Marten's
     /// <c>AutoCreateSchemaObjects</c> resolves to <c>None</c> (set in <paramref name="configure"/>, or by the JasperFx
     /// environment profile): then nothing is created at run time and the schema is applied ahead of time (docs/marten.md). <paramref name="configure"/> runs last, to adjust Marten further. The connection string
-    /// gets a 5 s connect timeout and automatic statement preparation unless it sets them itself
-    /// (<see cref="MartenConventions.WithConnectionDefaults"/>), and the node's name as its Application Name unless it
+    /// gets a 5 s connect timeout, automatic statement preparation and no session reset on close unless it sets them
+    /// itself (<see cref="MartenConventions.WithConnectionDefaults"/>), and the node's name as its Application Name unless it
     /// names one (then that name is the node's): see docs/reactors.md on failover.
     /// </summary>
     public static EventSourcingBuilder UseMarten(this EventSourcingBuilder builder, string connectionString, Action<StoreOptions>? configure = null)

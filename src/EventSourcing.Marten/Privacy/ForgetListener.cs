@@ -28,12 +28,12 @@ internal sealed class ForgetListener : IAsyncDisposable
     private long _delivered;
     private long _heartbeats;
 
-    public ForgetListener(Func<NpgsqlConnection> connect, TimeSpan bound, TimeProvider timeProvider, ILogger logger)
+    public ForgetListener(SessionConnections connections, TimeSpan bound, TimeProvider timeProvider, ILogger logger)
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(bound, TimeSpan.Zero);
         _bound = bound;
         _timeProvider = timeProvider;
-        _listener = new PostgresListener(connect, [Channel, _heartbeatChannel], OnNotification, () => Publish(null), logger, timeProvider, bound / 4, HeartbeatAsync);
+        _listener = new PostgresListener(connections, [Channel, _heartbeatChannel], OnNotification, () => Publish(null), logger, timeProvider, bound / 4, HeartbeatAsync);
     }
 
     public TimeSpan Bound => _bound;

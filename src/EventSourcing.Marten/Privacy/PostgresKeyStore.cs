@@ -37,7 +37,7 @@ public sealed partial class PostgresKeyStore : WrappingKeyStore, IForgetNotifica
     /// <summary>Keeps the keys in the database of <paramref name="store"/>, in its schema, created and migrated with everything else.</summary>
     public PostgresKeyStore(IDocumentStore store, MasterKey masterKey, PersonalDataOptions? options = null, ILogger? logger = null, TimeProvider? timeProvider = null)
         : this(
-            (store ?? throw new ArgumentNullException(nameof(store))).Storage.Database.CreateConnection,
+            SessionConnections.Of(store ?? throw new ArgumentNullException(nameof(store))),
             store.Options.DatabaseSchemaName,
             cancellationToken => MartenSchema.For(store).EnsureAsync(NullLogger.Instance, cancellationToken),
             missingSchema: null, // part of the event store's schema: its error says how to apply that
@@ -57,7 +57,7 @@ public sealed partial class PostgresKeyStore : WrappingKeyStore, IForgetNotifica
     /// </summary>
     public PostgresKeyStore(NpgsqlDataSource dataSource, string schemaName, MasterKey masterKey, bool createSchema, PersonalDataOptions? options = null, ILogger? logger = null, TimeProvider? timeProvider = null)
         : this(
-            (dataSource ?? throw new ArgumentNullException(nameof(dataSource))).CreateConnection,
+            SessionConnections.Of(dataSource ?? throw new ArgumentNullException(nameof(dataSource))),
             schemaName,
             createSchema ? null : _ => Task.CompletedTask,
             $"The personal-data key table {schemaName}.{TableName} is missing or out of date in the key database ({{0}}). " +
@@ -70,17 +70,17 @@ public sealed partial class PostgresKeyStore : WrappingKeyStore, IForgetNotifica
     {
     }
 
-    private PostgresKeyStore(Func<NpgsqlConnection> connect, string schemaName, Func<CancellationToken, Task>? ensureSchema, string? missingSchema, MasterKey masterKey, PersonalDataOptions? options, ILogger? logger, TimeProvider? timeProvider)
+    private PostgresKeyStore(SessionConnections connections, string schemaName, Func<CancellationToken, Task>? ensureSchema, string? missingSchema, MasterKey masterKey, PersonalDataOptions? options, ILogger? logger, TimeProvider? timeProvider)
         : base(masterKey, (options ?? new PersonalDataOptions()).AllowNewKeyAfterForget)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(schemaName);
-        _connect = connect;
+        _connect = connections.Create;
         SchemaName = schemaName;
         _table = $"{schemaName}.{TableName}";
         _ensureSchema = ensureSchema ?? Once(ApplySchemaAsync);
         _missingSchema = missingSchema;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
-        _listener = new ForgetListener(connect, (options ?? new PersonalDataOptions()).ForgetPropagation, timeProvider ?? TimeProvider.System, _logger);
+        _listener = new ForgetListener(connections, (options ?? new PersonalDataOptions()).ForgetPropagation, timeProvider ?? TimeProvider.System, _logger);
     }
 
     /// <summary>The schema of the key table.</summary>
@@ -150,17 +150,22 @@ public sealed partial class PostgresKeyStore : WrappingKeyStore, IForgetNotifica
     /// <inheritdoc />
     protected override async Task<StoredKey> InsertIfAbsentAsync(string subjectId, WrappedKey key, CancellationToken cancellationToken)
     {
-        await MartenErrors.GuardAsync(async () =>
+        var inserted = await MartenErrors.GuardAsync(async () =>
         {
             var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
             await using var disposeConnection = connection.ConfigureAwait(false);
             var insert = InsertCommand(connection, subjectId, key);
             await using var disposeInsert = insert.ConfigureAwait(false);
-            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            var reader = await insert.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using var disposeReader = reader.ConfigureAwait(false);
+            return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? Row(reader) : null;
         }, cancellationToken, _missingSchema).ConfigureAwait(false);
 
-        // A statement of its own: it sees the row that won, committed, even when this insert waited for it.
-        return await ReadAsync(subjectId, cancellationToken).ConfigureAwait(false) ?? throw new InvalidOperationException($"The key of subject '{subjectId}' vanished while it was created.");
+        // Written by this insert: it is the row that won. Otherwise another one won, read by a statement of its own, which
+        // sees that row committed even when this insert waited for it.
+        return inserted
+            ?? await ReadAsync(subjectId, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"The key of subject '{subjectId}' vanished while it was created.");
     }
 
     /// <inheritdoc />
@@ -168,8 +173,12 @@ public sealed partial class PostgresKeyStore : WrappingKeyStore, IForgetNotifica
     {
         using (var connection = Open())
         using (var insert = InsertCommand(connection, subjectId, key))
+        using (var reader = insert.ExecuteReader())
         {
-            insert.ExecuteNonQuery();
+            if (reader.Read())
+            {
+                return Row(reader);
+            }
         }
 
         return Read(subjectId) ?? throw new InvalidOperationException($"The key of subject '{subjectId}' vanished while it was created.");
@@ -220,11 +229,12 @@ public sealed partial class PostgresKeyStore : WrappingKeyStore, IForgetNotifica
 
     private NpgsqlCommand InsertCommand(NpgsqlConnection connection, string subjectId, WrappedKey key)
     {
-        // A tombstone stays unless a new key may replace it; either way the row that is there wins.
+        // A tombstone stays unless a new key may replace it; either way the row that is there wins. The row comes back
+        // only when this statement wrote it.
         var onConflict = AllowNewKeyAfterForget
             ? "update set wrapped = excluded.wrapped, master_key_id = excluded.master_key_id, created_at = excluded.created_at where k.wrapped is null"
             : "nothing";
-        var command = Command(connection, $"insert into {_table} as k (subject_id, wrapped, master_key_id) values (@subject, @wrapped, @master) on conflict (subject_id) do {onConflict}", subjectId);
+        var command = Command(connection, $"insert into {_table} as k (subject_id, wrapped, master_key_id) values (@subject, @wrapped, @master) on conflict (subject_id) do {onConflict} returning k.wrapped, k.master_key_id", subjectId);
         command.Parameters.AddWithValue("wrapped", key.Wrapped);
         command.Parameters.AddWithValue("master", key.MasterKeyId);
         return command;

@@ -69,11 +69,21 @@ public sealed partial class MartenProjectionStore
 
             if (trackCheckpoint && _checkpoint > 0)
             {
-                var id = GenerationCheckpoint.DocumentId(projection, generation);
-                var current = await operations.LoadAsync<GenerationCheckpoint>(id, cancellationToken).ConfigureAwait(false);
-                if (current is null || current.Position < _checkpoint)
+                var checkpoint = new GenerationCheckpoint { Id = GenerationCheckpoint.DocumentId(projection, generation), Position = _checkpoint };
+                var sql = ProjectionDocumentsSql.For(operations.DocumentStore);
+                if (!sql.CanMoveCheckpoint)
                 {
-                    operations.Store(new GenerationCheckpoint { Id = id, Position = _checkpoint });
+                    var current = await operations.LoadAsync<GenerationCheckpoint>(checkpoint.Id, cancellationToken).ConfigureAwait(false);
+                    if (current is null || current.Position < checkpoint.Position)
+                    {
+                        operations.Store(checkpoint);
+                    }
+                }
+                else
+                {
+                    // Moved forward only, in the same transaction as the views and dead letters, without reading it first.
+                    await MartenSchema.For(operations.DocumentStore).EnsureAsync(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, cancellationToken).ConfigureAwait(false);
+                    operations.QueueSqlCommand(sql.MoveCheckpoint, sql.MoveParameters(checkpoint));
                 }
             }
 

@@ -51,8 +51,7 @@ public sealed partial class MartenProjectionStore : IProjectionStore
     {
         var session = _store.QuerySession();
         await using var dispose = session.ConfigureAwait(false);
-        var (generations, serving) = await ServingAsync(session, projection, cancellationToken).ConfigureAwait(false);
-        var building = generations.Building is { } b ? await PositionAsync(session, projection, b, cancellationToken).ConfigureAwait(false) : 0;
+        var (generations, serving, building) = await StateAsync(session, projection, cancellationToken).ConfigureAwait(false);
         if (_catalog.All.Any(r => r.Name == projection && r.Lifecycle == ProjectionLifecycle.Inline))
         {
             serving = await _events.ReadHeadPositionAsync(cancellationToken).ConfigureAwait(false); // written with every append
@@ -190,9 +189,30 @@ public sealed partial class MartenProjectionStore : IProjectionStore
     /// <summary>The serving generation and its checkpoint, read in <paramref name="session"/>.</summary>
     internal static async Task<(ProjectionGenerations Generations, long Position)> ServingAsync(IQuerySession session, string projection, CancellationToken cancellationToken)
     {
+        var (generations, serving, _) = await StateAsync(session, projection, cancellationToken).ConfigureAwait(false);
+        return (generations, serving);
+    }
+
+    /// <summary>
+    /// The generations of <paramref name="projection"/> and the checkpoints of the serving and the building one, read in
+    /// <paramref name="session"/>: one statement on plain document tables, Marten's loads otherwise.
+    /// </summary>
+    internal static async Task<(ProjectionGenerations Generations, long Serving, long Building)> StateAsync(IQuerySession session, string projection, CancellationToken cancellationToken)
+    {
+        var sql = ProjectionDocumentsSql.For(session.DocumentStore);
+        if (sql.CanRead)
+        {
+            await MartenSchema.For(session.DocumentStore).EnsureAsync(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, cancellationToken).ConfigureAwait(false);
+            var row = (await session.QueryAsync<ProjectionDocumentsSql.StateRow>(sql.ReadState, cancellationToken, projection, projection, projection).ConfigureAwait(false))[0];
+            var read = row.Generations ?? new ProjectionGenerations { Id = projection };
+            return (read, row.Serving?.Position ?? 0, read.Building is null ? 0 : row.Building?.Position ?? 0);
+        }
+
         var generations = await session.LoadAsync<ProjectionGenerations>(projection, cancellationToken).ConfigureAwait(false)
             ?? new ProjectionGenerations { Id = projection };
-        return (generations, await PositionAsync(session, projection, generations.Serving, cancellationToken).ConfigureAwait(false));
+        var serving = await PositionAsync(session, projection, generations.Serving, cancellationToken).ConfigureAwait(false);
+        var building = generations.Building is { } b ? await PositionAsync(session, projection, b, cancellationToken).ConfigureAwait(false) : 0;
+        return (generations, serving, building);
     }
 
     /// <summary>The advisory lock (key) a swap takes exclusively and inline projections share, so no append writes an old generation after a swap.</summary>

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using EventSourcing.Marten.Storage;
 using EventSourcing.Reactors;
 using Marten;
 using Microsoft.Extensions.Logging;
@@ -40,7 +41,7 @@ internal sealed partial class PostgresLeaderElection : ILeaderElection
 
     private const string ApplicationPrefix = "es-leader ";
 
-    private readonly IDocumentStore _store;
+    private readonly SessionConnections _connections;
     private readonly ILogger _logger;
     private readonly TimeProvider _timeProvider;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _lastLeaders = new(StringComparer.Ordinal);
@@ -51,7 +52,7 @@ internal sealed partial class PostgresLeaderElection : ILeaderElection
     /// </summary>
     public PostgresLeaderElection(IDocumentStore store, string? node, string fallbackNode, ILogger logger, TimeProvider timeProvider)
     {
-        _store = store;
+        _connections = SessionConnections.Of(store);
         _logger = logger;
         _timeProvider = timeProvider;
         using var probe = store.Storage.Database.CreateConnection();
@@ -62,7 +63,8 @@ internal sealed partial class PostgresLeaderElection : ILeaderElection
 
     public async Task<ILeadership?> TryAcquireAsync(string follower, CancellationToken cancellationToken = default)
     {
-        var connection = _store.Storage.Database.CreateConnection();
+        var connection = _connections.Create();
+        var mayHold = false;
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -79,25 +81,29 @@ internal sealed partial class PostgresLeaderElection : ILeaderElection
             };
             await using (command.ConfigureAwait(false))
             {
-                if (await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string)
+                mayHold = true;
+                var granted = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string;
+                mayHold = granted;
+                if (granted)
                 {
-                    var leadership = new Leadership(this, connection, follower);
                     if (_lastLeaders.TryRemove(follower, out var previous) && previous != Node)
                     {
                         await FenceAsync(connection, follower, previous, cancellationToken).ConfigureAwait(false);
                     }
 
-                    return leadership;
+                    return new Leadership(this, connection, follower);
                 }
             }
         }
         catch
         {
-            await connection.DisposeAsync().ConfigureAwait(false); // a lock granted while the answer was lost goes with the broken session
+            // Granted while the answer was lost, or the fencing failed: let go of the lock and the settings before the
+            // connection goes back to the pool (which does not clear sessions), or keep it out of the pool.
+            await (mayHold ? ReleaseAsync(connection, follower) : connection.DisposeAsync().AsTask()).ConfigureAwait(false);
             throw;
         }
 
-        await connection.DisposeAsync().ConfigureAwait(false);
+        await connection.DisposeAsync().ConfigureAwait(false); // not granted: nothing was set on the session
         if (await FindLeaderAsync(follower, cancellationToken).ConfigureAwait(false) is { } leader)
         {
             _lastLeaders[follower] = leader; // to fence it if this process takes over from it
@@ -105,6 +111,16 @@ internal sealed partial class PostgresLeaderElection : ILeaderElection
 
         return null;
     }
+
+    /// <summary>
+    /// Lets go of the lock of <paramref name="follower"/> and resets the settings it set, then gives the connection back;
+    /// one that cannot be cleaned is kept out of the pool (closed when given back), and a broken one has ended its
+    /// session on the server, the lock with it.
+    /// </summary>
+    private Task ReleaseAsync(NpgsqlConnection connection, string follower) => _connections.ReleaseAsync(
+        connection,
+        "select pg_advisory_unlock(@space, @key); reset application_name; reset idle_session_timeout",
+        parameters => parameters.AddRange(new[] { new NpgsqlParameter("space", LockSpace), new NpgsqlParameter("key", Key(follower)) }));
 
     /// <summary>Ends the sessions of <paramref name="previous"/> (frozen, dead or cut off), whose locks would stop this leader and the views.</summary>
     private async Task FenceAsync(NpgsqlConnection connection, string follower, string previous, CancellationToken cancellationToken)
@@ -129,7 +145,7 @@ internal sealed partial class PostgresLeaderElection : ILeaderElection
 
     public async Task<string?> FindLeaderAsync(string follower, CancellationToken cancellationToken = default)
     {
-        var connection = _store.Storage.Database.CreateConnection();
+        var connection = _connections.Create();
         await using var disposeConnection = connection.ConfigureAwait(false);
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
         var command = new NpgsqlCommand(
@@ -187,27 +203,8 @@ internal sealed partial class PostgresLeaderElection : ILeaderElection
 #pragma warning disable VSTHRD003 // the keepalive is this object's own task
             await _keepalive.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
 #pragma warning restore VSTHRD003
-            try
-            {
-                // Let go before the connection goes back to the pool: an idle pooled session would keep the lock.
-                var release = new NpgsqlCommand("select pg_advisory_unlock(@space, @key); reset application_name; reset idle_session_timeout", _connection) { CommandTimeout = 5 };
-                release.Parameters.AddWithValue("space", LockSpace);
-                release.Parameters.AddWithValue("key", Key(_follower));
-                await using (release.ConfigureAwait(false))
-                {
-                    await release.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
-                }
-            }
-            catch (Exception) when (_connection.State != System.Data.ConnectionState.Open)
-            {
-                // broken: the server ends the session, and the lock with it
-            }
-            catch (Exception)
-            {
-                NpgsqlConnection.ClearPool(_connection); // still open, lock maybe held: closed when returned, never reused
-            }
-
-            await _connection.DisposeAsync().ConfigureAwait(false);
+            // Let go before the connection goes back to the pool: an idle pooled session would keep the lock and the settings.
+            await _election.ReleaseAsync(_connection, _follower).ConfigureAwait(false);
             _stop.Dispose();
             _lost.Dispose();
         }

@@ -20,7 +20,7 @@ internal sealed class MartenAppendSignal : IAsyncDisposable
     public MartenAppendSignal(IDocumentStore store, ILogger logger, TimeProvider timeProvider)
     {
         _timeProvider = timeProvider;
-        _listener = new PostgresListener(store.Storage.Database.CreateConnection, [Channel], (_, _) => Signal(), Signal, logger, timeProvider, TimeSpan.FromSeconds(1));
+        _listener = new PostgresListener(SessionConnections.Of(store), [Channel], (_, _) => Signal(), Signal, logger, timeProvider, TimeSpan.FromSeconds(1));
     }
 
     /// <summary>The signal completed by the next append notification; take it before reading, then await it.</summary>

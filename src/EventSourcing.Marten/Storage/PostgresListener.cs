@@ -9,10 +9,12 @@ namespace EventSourcing.Marten.Storage;
 /// of a run logged as a warning). Notifications go to <paramref name="notified"/> on the connection's reading thread, in
 /// commit order. <paramref name="mayHaveMissed"/> runs whenever notifications may have been missed: each time it starts
 /// listening (before anything else is heard) and each time the connection fails. <paramref name="whileListening"/>
-/// keeps the connection busy until it fails (by default it waits for notifications for ever).
+/// keeps the connection busy until it fails (by default it waits for notifications for ever). Its connection is not
+/// pooled (<see cref="SessionConnections.CreateUnpooled"/>): when it is done with one, closing it ends the session and
+/// what it listened on.
 /// </summary>
 internal sealed partial class PostgresListener(
-    Func<NpgsqlConnection> connect,
+    SessionConnections connections,
     IReadOnlyList<string> channels,
     Action<string, string> notified,
     Action mayHaveMissed,
@@ -58,10 +60,10 @@ internal sealed partial class PostgresListener(
         var failures = 0;
         while (!token.IsCancellationRequested)
         {
+            Exception? failure = null;
+            var connection = connections.CreateUnpooled();
             try
             {
-                var connection = connect();
-                await using var disposeConnection = connection.ConfigureAwait(false);
                 await connection.OpenAsync(token).ConfigureAwait(false);
                 connection.Notification += (_, e) => notified(e.Channel, e.Payload);
                 var listen = new NpgsqlCommand(string.Join("; ", channels.Select(channel => $"LISTEN {channel}")), connection);
@@ -89,24 +91,37 @@ internal sealed partial class PostgresListener(
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
-                return;
+                // stopped
             }
             catch (Exception exception)
             {
-                if (failures++ == 0)
-                {
-                    LogListenFailed(logger, exception, channels[0]);
-                }
+                failure = exception;
+            }
+            finally
+            {
+                // Not pooled: closing it ends the session, and its LISTENs with it (a pooled one would go on listening, and
+                // queueing notifications, for whoever took it next), with no round trip to a server that may not answer.
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
 
-                mayHaveMissed();
-                try
-                {
-                    await Task.Delay(retryPause, timeProvider, token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
+            if (failure is null)
+            {
+                return;
+            }
+
+            if (failures++ == 0)
+            {
+                LogListenFailed(logger, failure, channels[0]);
+            }
+
+            mayHaveMissed();
+            try
+            {
+                await Task.Delay(retryPause, timeProvider, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
             }
         }
     }

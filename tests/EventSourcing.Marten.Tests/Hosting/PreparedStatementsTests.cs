@@ -25,7 +25,6 @@ public sealed class PreparedStatementsTests
     {
         var kept = MartenConventions.WithConnectionDefaults(connectionString);
 
-        Assert.Equal(connectionString, kept);
         Assert.Equal(expected, new NpgsqlConnectionStringBuilder(kept).MaxAutoPrepare);
         Assert.Equal(9, new NpgsqlConnectionStringBuilder(kept).Timeout);
     }
@@ -37,5 +36,33 @@ public sealed class PreparedStatementsTests
 
         Assert.Equal(0, tuned.MaxAutoPrepare);
         Assert.Equal(MartenConventions.ConnectTimeoutSeconds, tuned.Timeout);
+    }
+
+    [Fact]
+    public void A_connection_string_without_a_choice_gets_no_session_reset_on_close()
+    {
+        var tuned = new NpgsqlConnectionStringBuilder(MartenConventions.WithConnectionDefaults("Host=db;Username=app;Database=shop"));
+
+        Assert.True(tuned.NoResetOnClose);
+    }
+
+    [Theory]
+    [InlineData("Host=db;No Reset On Close=false", false)]
+    [InlineData("Host=db;NoResetOnClose=False", false)]
+    [InlineData("Host=db;no reset on close=true", true)]
+    public void A_connection_string_that_chooses_the_session_reset_keeps_its_choice(string connectionString, bool expected)
+    {
+        var tuned = new NpgsqlConnectionStringBuilder(MartenConventions.WithConnectionDefaults(connectionString));
+
+        Assert.Equal(expected, tuned.NoResetOnClose);
+        Assert.Equal(50, tuned.MaxAutoPrepare);
+    }
+
+    [Fact]
+    public void A_connection_string_that_chooses_everything_is_kept_as_written()
+    {
+        const string connectionString = "Host=db;Timeout=9;Max Auto Prepare=0;No Reset On Close=false";
+
+        Assert.Equal(connectionString, MartenConventions.WithConnectionDefaults(connectionString));
     }
 }
