@@ -71,7 +71,10 @@ public sealed class MartenIdempotencyStore : IIdempotencyStore, IDisposable
     {
         ArgumentNullException.ThrowIfNull(request);
         await _claims.WaitAsync(cancellationToken).ConfigureAwait(false);
-        var claiming = ClaimOnceAsync(request, cancellationToken); // lets go of the slot itself when it fails
+        // Its own token, cancelled from the relay's thread: whoever cancels never waits for Npgsql's cancel request.
+        var relayed = CancellationRelay.Relay(cancellationToken);
+        var claiming = ClaimOnceAsync(request, relayed.Token); // lets go of the slot itself when it fails
+        _ = claiming.ContinueWith(static (_, state) => ((IDisposable)state!).Dispose(), relayed, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
         try
         {
 #pragma warning disable VSTHRD003 // started just above, by this method
@@ -199,7 +202,7 @@ public sealed class MartenIdempotencyStore : IIdempotencyStore, IDisposable
         public override Task CompleteAsync(string response, CancellationToken cancellationToken)
         {
             ArgumentNullException.ThrowIfNull(response);
-            return MartenErrors.GuardAsync(async () =>
+            return MartenErrors.GuardAsync(async cancellationToken =>
             {
                 var update = new NpgsqlCommand($"update {owner._table} set response = @response where command_id = @id and fingerprint = @fingerprint", connection)
                 {

@@ -10,7 +10,7 @@ namespace EventSourcing.Marten.Deciders;
 public sealed class MartenSnapshotStore(IDocumentStore store, PersonalDataProtector? protector = null) : ISnapshotStore
 {
     /// <inheritdoc />
-    public Task<Snapshot<TState>?> LoadAsync<TState>(string streamId, CancellationToken cancellationToken = default) => MartenErrors.GuardAsync(async () =>
+    public Task<Snapshot<TState>?> LoadAsync<TState>(string streamId, CancellationToken cancellationToken = default) => MartenErrors.GuardAsync(async cancellationToken =>
     {
         var session = store.QuerySession();
         await using var dispose = session.ConfigureAwait(false);

@@ -31,7 +31,7 @@ public sealed partial class PostgresKeyStore
     }
 
     /// <summary>Creates the schema and the key table, or brings them up to date (a deployment step for a key database of its own).</summary>
-    public Task ApplySchemaAsync(CancellationToken cancellationToken) => MartenErrors.GuardAsync(async () =>
+    public Task ApplySchemaAsync(CancellationToken cancellationToken) => MartenErrors.GuardAsync(async cancellationToken =>
     {
         var connection = _connect();
         await using var disposeConnection = connection.ConfigureAwait(false);

@@ -105,7 +105,7 @@ public sealed partial class PostgresKeyStore : WrappingKeyStore, IForgetNotifica
     public override Task<bool> DeleteAsync(string subjectId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(subjectId);
-        return MartenErrors.GuardAsync(async () =>
+        return MartenErrors.GuardAsync(async cancellationToken =>
         {
             var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
             await using var disposeConnection = connection.ConfigureAwait(false);
@@ -127,7 +127,7 @@ public sealed partial class PostgresKeyStore : WrappingKeyStore, IForgetNotifica
     }
 
     /// <inheritdoc />
-    protected override Task<StoredKey?> ReadAsync(string subjectId, CancellationToken cancellationToken) => MartenErrors.GuardAsync(async () =>
+    protected override Task<StoredKey?> ReadAsync(string subjectId, CancellationToken cancellationToken) => MartenErrors.GuardAsync(async cancellationToken =>
     {
         var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var disposeConnection = connection.ConfigureAwait(false);
@@ -150,7 +150,7 @@ public sealed partial class PostgresKeyStore : WrappingKeyStore, IForgetNotifica
     /// <inheritdoc />
     protected override async Task<StoredKey> InsertIfAbsentAsync(string subjectId, WrappedKey key, CancellationToken cancellationToken)
     {
-        var inserted = await MartenErrors.GuardAsync(async () =>
+        var inserted = await MartenErrors.GuardAsync(async cancellationToken =>
         {
             var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
             await using var disposeConnection = connection.ConfigureAwait(false);
@@ -187,7 +187,7 @@ public sealed partial class PostgresKeyStore : WrappingKeyStore, IForgetNotifica
     /// <inheritdoc />
     protected override async IAsyncEnumerable<(string SubjectId, WrappedKey Key)> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var all = await MartenErrors.GuardAsync(async () =>
+        var all = await MartenErrors.GuardAsync(async cancellationToken =>
         {
             var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
             await using var disposeConnection = connection.ConfigureAwait(false);
@@ -211,7 +211,7 @@ public sealed partial class PostgresKeyStore : WrappingKeyStore, IForgetNotifica
     }
 
     /// <inheritdoc />
-    protected override Task UpdateAsync(string subjectId, WrappedKey key, CancellationToken cancellationToken) => MartenErrors.GuardAsync(async () =>
+    protected override Task UpdateAsync(string subjectId, WrappedKey key, CancellationToken cancellationToken) => MartenErrors.GuardAsync(async cancellationToken =>
     {
         var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var disposeConnection = connection.ConfigureAwait(false);

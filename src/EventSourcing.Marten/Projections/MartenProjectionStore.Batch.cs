@@ -15,9 +15,9 @@ public sealed partial class MartenProjectionStore
         private long _checkpoint;
 
         public Task<IReadOnlyDictionary<string, ViewRecord>> LoadAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken = default) =>
-            GuardedAsync(() => LoadCoreAsync(ids, cancellationToken), cancellationToken);
+            GuardedAsync(cancellationToken => LoadCoreAsync(ids, cancellationToken), cancellationToken);
 
-        public Task CommitAsync(CancellationToken cancellationToken = default) => GuardedAsync(async () =>
+        public Task CommitAsync(CancellationToken cancellationToken = default) => GuardedAsync(async cancellationToken =>
         {
             await CommitCoreAsync(cancellationToken).ConfigureAwait(false);
             return true;
@@ -32,7 +32,7 @@ public sealed partial class MartenProjectionStore
         public ValueTask DisposeAsync() => ownsSession ? ((IDocumentSession)operations).DisposeAsync() : ValueTask.CompletedTask;
 
         /// <summary>In a session of its own, database errors are the store's; in the daemon's or an append's, they are left to their owner.</summary>
-        private Task<T> GuardedAsync<T>(Func<Task<T>> operation, CancellationToken cancellationToken) => ownsSession ? MartenErrors.GuardAsync(operation, cancellationToken) : operation();
+        private Task<T> GuardedAsync<T>(Func<CancellationToken, Task<T>> operation, CancellationToken cancellationToken) => ownsSession ? MartenErrors.GuardAsync(operation, cancellationToken) : operation(cancellationToken);
 
         private async Task<IReadOnlyDictionary<string, ViewRecord>> LoadCoreAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
         {

@@ -47,7 +47,7 @@ public sealed partial class MartenProjectionStore : IProjectionStore
     }
 
     /// <inheritdoc />
-    public Task<ProjectionState> ReadStateAsync(string projection, CancellationToken cancellationToken = default) => MartenErrors.GuardAsync(async () =>
+    public Task<ProjectionState> ReadStateAsync(string projection, CancellationToken cancellationToken = default) => MartenErrors.GuardAsync(async cancellationToken =>
     {
         var session = _store.QuerySession();
         await using var dispose = session.ConfigureAwait(false);
@@ -100,7 +100,7 @@ public sealed partial class MartenProjectionStore : IProjectionStore
         }, SwapLock(projection), cancellationToken);
 
     /// <inheritdoc />
-    public Task DropGenerationAsync(string projection, int generation, CancellationToken cancellationToken = default) => MartenErrors.GuardAsync(async () =>
+    public Task DropGenerationAsync(string projection, int generation, CancellationToken cancellationToken = default) => MartenErrors.GuardAsync(async cancellationToken =>
     {
         var session = _store.LightweightSession();
         await using var dispose = session.ConfigureAwait(false);
@@ -135,7 +135,7 @@ public sealed partial class MartenProjectionStore : IProjectionStore
 
     /// <inheritdoc />
     public Task<TView?> FindAsync<TView>(string projection, int generation, string id, CancellationToken cancellationToken = default)
-        where TView : class => MartenErrors.GuardAsync(async () =>
+        where TView : class => MartenErrors.GuardAsync(async cancellationToken =>
     {
         var session = _store.QuerySession();
         await using var dispose = session.ConfigureAwait(false);
@@ -152,7 +152,7 @@ public sealed partial class MartenProjectionStore : IProjectionStore
     }
 
     private Task<IReadOnlyList<TView>> QueryCoreAsync<TView>(string projection, int generation, Expression<Func<TView, bool>> predicate, CancellationToken cancellationToken)
-        where TView : class => MartenErrors.GuardAsync(async () =>
+        where TView : class => MartenErrors.GuardAsync(async cancellationToken =>
     {
         var session = _store.QuerySession();
         await using var dispose = session.ConfigureAwait(false);
@@ -160,7 +160,7 @@ public sealed partial class MartenProjectionStore : IProjectionStore
     }, cancellationToken);
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<DeadLetter>> ReadDeadLettersAsync(string projection, CancellationToken cancellationToken = default) => MartenErrors.GuardAsync<IReadOnlyList<DeadLetter>>(async () =>
+    public Task<IReadOnlyList<DeadLetter>> ReadDeadLettersAsync(string projection, CancellationToken cancellationToken = default) => MartenErrors.GuardAsync<IReadOnlyList<DeadLetter>>(async cancellationToken =>
     {
         var session = _store.QuerySession();
         await using var dispose = session.ConfigureAwait(false);
@@ -169,7 +169,7 @@ public sealed partial class MartenProjectionStore : IProjectionStore
     }, cancellationToken);
 
     /// <inheritdoc />
-    public Task DropDeadLettersAsync(string projection, long fromPosition, CancellationToken cancellationToken = default) => MartenErrors.GuardAsync(async () =>
+    public Task DropDeadLettersAsync(string projection, long fromPosition, CancellationToken cancellationToken = default) => MartenErrors.GuardAsync(async cancellationToken =>
     {
         var session = _store.LightweightSession();
         await using var dispose = session.ConfigureAwait(false);
@@ -230,7 +230,7 @@ public sealed partial class MartenProjectionStore : IProjectionStore
     private ViewTable<TView> TableOf<TView>()
         where TView : class => (ViewTable<TView>)_tables.GetOrAdd(typeof(TView), IViewTable.For, _protector);
 
-    private Task<int> UpdateGenerationsAsync(string projection, Func<ProjectionGenerations, int> update, string? exclusiveLock, CancellationToken cancellationToken) => MartenErrors.GuardAsync(async () =>
+    private Task<int> UpdateGenerationsAsync(string projection, Func<ProjectionGenerations, int> update, string? exclusiveLock, CancellationToken cancellationToken) => MartenErrors.GuardAsync(async cancellationToken =>
     {
         for (var attempt = 0; ; attempt++)
         {

@@ -66,16 +66,19 @@ internal static class MartenErrors
     /// <see cref="EventStoreUnavailableException"/> (what the API answers 503 to), a missing schema its clear error.
     /// Cancelled, it stops waiting at once: Npgsql cancels a command by asking the server, so against a server that
     /// hangs a cancelled command would only end at its command timeout, then the connect timeout of the cancel request.
-    /// The operation is left to end on its own (its connection is then dropped); whoever cancelled moves on.
+    /// The operation is left to end on its own (its connection is then dropped); whoever cancelled moves on. The
+    /// operation gets its own token, cancelled from <see cref="CancellationRelay"/>'s thread when
+    /// <paramref name="cancellationToken"/> is: the thread that cancels never waits for Npgsql's cancel request.
     /// <paramref name="missingSchema"/> says what is missing and how to apply it (<c>{0}</c>: the server's message);
     /// by default the event store's schema (<see cref="EventStoreSchema"/>).
     /// </summary>
-    public static async Task<T> GuardAsync<T>(Func<Task<T>> operation, CancellationToken cancellationToken, string? missingSchema = null)
+    public static async Task<T> GuardAsync<T>(Func<CancellationToken, Task<T>> operation, CancellationToken cancellationToken, string? missingSchema = null)
     {
+        var relayed = CancellationRelay.Relay(cancellationToken);
         Task<T>? running = null;
         try
         {
-            running = operation();
+            running = operation(relayed.Token);
             return await running.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (running is { IsCompleted: false })
@@ -91,17 +94,37 @@ internal static class MartenErrors
         {
             throw MissingSchema(exception, missingSchema);
         }
+        finally
+        {
+            if (running is null || running.IsCompleted)
+            {
+                relayed.Dispose();
+            }
+            else
+            {
+                // Abandoned: its cancellation is relayed until it has ended.
+                _ = running.ContinueWith(static (_, state) => ((IDisposable)state!).Dispose(), relayed, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            }
+        }
     }
 
-    /// <inheritdoc cref="GuardAsync{T}(Func{Task{T}}, CancellationToken, string)"/>
-    public static Task GuardAsync(Func<Task> operation, CancellationToken cancellationToken, string? missingSchema = null) => GuardAsync(
-        async () =>
+    /// <inheritdoc cref="GuardAsync{T}(Func{CancellationToken, Task{T}}, CancellationToken, string)"/>
+    public static Task<T> GuardAsync<T>(Func<Task<T>> operation, CancellationToken cancellationToken, string? missingSchema = null) =>
+        GuardAsync(_ => operation(), cancellationToken, missingSchema);
+
+    /// <inheritdoc cref="GuardAsync{T}(Func{CancellationToken, Task{T}}, CancellationToken, string)"/>
+    public static Task GuardAsync(Func<CancellationToken, Task> operation, CancellationToken cancellationToken, string? missingSchema = null) => GuardAsync(
+        async token =>
         {
-            await operation().ConfigureAwait(false);
+            await operation(token).ConfigureAwait(false);
             return true;
         },
         cancellationToken,
         missingSchema);
+
+    /// <inheritdoc cref="GuardAsync{T}(Func{CancellationToken, Task{T}}, CancellationToken, string)"/>
+    public static Task GuardAsync(Func<Task> operation, CancellationToken cancellationToken, string? missingSchema = null) =>
+        GuardAsync(_ => operation(), cancellationToken, missingSchema);
 
     private static EventStoreUnavailableException Unavailable(Exception exception) =>
         new($"The PostgreSQL event store is unavailable: {exception.GetBaseException().Message}", exception);

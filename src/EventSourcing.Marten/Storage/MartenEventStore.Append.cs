@@ -19,7 +19,7 @@ public sealed partial class MartenEventStore
             _registry.GetName(@event.GetType()); // an unregistered type fails before anything is sent
         }
 
-        return await MartenErrors.GuardAsync(async () =>
+        return await MartenErrors.GuardAsync(async cancellationToken =>
         {
             try
             {

@@ -21,7 +21,7 @@ public sealed partial class MartenEventStore
         var next = fromVersion;
         while (true)
         {
-            var page = await MartenErrors.GuardAsync(() => ReadPageAsync($"stream_id = @stream and version >= @from order by version", PageSize, unreadableInPlace: false, command =>
+            var page = await MartenErrors.GuardAsync(cancellationToken => ReadPageAsync($"stream_id = @stream and version >= @from order by version", PageSize, unreadableInPlace: false, command =>
             {
                 command.Parameters.AddWithValue("stream", streamId);
                 command.Parameters.AddWithValue("from", next);
@@ -111,7 +111,7 @@ public sealed partial class MartenEventStore
 
     /// <summary>The events at positions <paramref name="from"/> to <paramref name="to"/>, of <paramref name="types"/> only when given (filtered by the server).</summary>
     private Task<List<EventEnvelope>> ReadWindowAsync(long from, long to, string[]? types, CancellationToken cancellationToken) =>
-        MartenErrors.GuardAsync(() => ReadPageAsync($"seq_id >= @from and seq_id <= @to{(types is null ? string.Empty : " and type = any(@types)")} order by seq_id", LogPageSize, unreadableInPlace: true, command =>
+        MartenErrors.GuardAsync(cancellationToken => ReadPageAsync($"seq_id >= @from and seq_id <= @to{(types is null ? string.Empty : " and type = any(@types)")} order by seq_id", LogPageSize, unreadableInPlace: true, command =>
         {
             command.Parameters.AddWithValue("from", from);
             command.Parameters.AddWithValue("to", to);

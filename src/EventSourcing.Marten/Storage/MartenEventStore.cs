@@ -57,7 +57,7 @@ public sealed partial class MartenEventStore : IEventStore, IAsyncDisposable
 
     /// <inheritdoc />
     public async Task<long> ReadHeadPositionAsync(CancellationToken cancellationToken = default) =>
-        await MartenErrors.GuardAsync(async () =>
+        await MartenErrors.GuardAsync(async cancellationToken =>
         {
             await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
             return await _highWater.DetectAsync(cancellationToken).ConfigureAwait(false);
