@@ -33,7 +33,7 @@ internal sealed class SystemTextJsonEventSerializer : IEventSerializer
         var name = _registry.GetName(type);
         var output = _output ??= new Output();
         var writer = output.WriterFor(_options);
-        using (PersonalDataJson.SealPerEvent())
+        using (SealedGroups.SealHere())
         {
             JsonSerializer.Serialize(writer, data, _options.GetTypeInfo(type));
             writer.Flush();

@@ -42,10 +42,13 @@ internal static class SealedGroups
     private static Writing? _writing;
 
     [ThreadStatic]
+    private static bool _sealingHere;
+
+    [ThreadStatic]
     private static Reading? _reading;
 
-    /// <summary>Whether events written on this flow now seal each subject's values together.</summary>
-    public static bool IsSealing => Sealing.Value;
+    /// <summary>Whether events written on this flow (or, synchronously, on this thread) now seal each subject's values together.</summary>
+    public static bool IsSealing => _sealingHere || Sealing.Value;
 
     /// <summary>Whether this thread's read opened the groups of the event it reads (references then resolve strictly).</summary>
     public static bool IsOpen => _reading is { Strict: true };
@@ -56,6 +59,17 @@ internal static class SealedGroups
         var previous = Sealing.Value;
         Sealing.Value = sealing;
         return previous;
+    }
+
+    /// <summary>
+    /// Events written on this thread seal each subject's values together until the scope ends: for a synchronous write
+    /// (the event serializer's), which needs no flow to carry the mark (setting an <see cref="AsyncLocal{T}"/> allocates).
+    /// </summary>
+    public static HereScope SealHere()
+    {
+        var previous = _sealingHere;
+        _sealingHere = true;
+        return new HereScope(previous);
     }
 
     /// <summary>An event type holding personal data begins to be written: the outermost one on the thread owns the groups.</summary>
@@ -299,6 +313,12 @@ internal static class SealedGroups
 
     /// <summary>The tag of a property in a group: the first 4 bytes of the SHA-256 of <c>Type.Property</c>.</summary>
     public static byte[] TagOf(string scope) => System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(scope))[..4];
+
+    /// <summary>Ends a <see cref="SealHere"/>.</summary>
+    public readonly struct HereScope(bool previous) : IDisposable
+    {
+        public void Dispose() => _sealingHere = previous;
+    }
 
     /// <summary>A value kept for a group: the tag of where it was written, and where its JSON is in the thread's buffer.</summary>
     private readonly record struct Kept(byte[] ScopeTag, int Start, int Length);
