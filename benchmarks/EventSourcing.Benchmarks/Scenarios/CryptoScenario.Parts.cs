@@ -1,12 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Columns;
-using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Diagnosers;
 using BenchmarkDotNet.Jobs;
-using BenchmarkDotNet.Loggers;
-using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using EventSourcing.Benchmarks.Domain;
@@ -40,20 +35,14 @@ public static partial class CryptoScenario
     {
         var job = (context.Quick ? Job.Dry.WithIterationCount(2) : Job.Default.WithWarmupCount(3).WithIterationCount(15))
             .WithToolchain(InProcessEmitToolchain.Instance);
-        var config = ManualConfig.CreateEmpty()
-            .AddJob(job)
-            .AddDiagnoser(MemoryDiagnoser.Default)
-            .AddLogger(context.Quick ? NullLogger.Instance : ConsoleLogger.Default)
-            .AddColumnProvider(DefaultColumnProviders.Instance)
-            .WithArtifactsPath(Path.Combine(context.ResultsDirectory, "BenchmarkDotNet"))
-            .WithOptions(ConfigOptions.DisableLogFile | ConfigOptions.JoinSummary | (context.Quick ? ConfigOptions.DisableOptimizationsValidator : ConfigOptions.Default));
+        var config = BenchmarkDotNetRun.Config(context, job);
         var summary = await Task.Run(() => BenchmarkRunner.Run<CryptoPartsBenchmarks>(config), cancellationToken).ConfigureAwait(false);
         if (summary.HasCriticalValidationErrors || summary.Reports.Any(r => !r.Success))
         {
             throw new InvalidOperationException("BenchmarkDotNet could not run the crypto parts: " + string.Join("; ", summary.ValidationErrors.Select(e => e.Message)));
         }
 
-        var plain = Mean(summary, nameof(CryptoPartsBenchmarks.SerializePlain));
+        var plain = BenchmarkDotNetRun.Mean(summary, nameof(CryptoPartsBenchmarks.SerializePlain));
         foreach (var (method, label) in new[]
         {
             (nameof(CryptoPartsBenchmarks.SerializePlain), "parts: serialize an event, no personal data"),
@@ -64,24 +53,19 @@ public static partial class CryptoScenario
             (nameof(CryptoPartsBenchmarks.DeserializeSealedTogether), "parts: deserialize, format 2, opened"),
         })
         {
-            var (nanoseconds, allocated) = Mean(summary, method);
+            var (nanoseconds, allocated) = BenchmarkDotNetRun.Mean(summary, method);
             report.Add(new ResultRow(label, 1, nanoseconds / 1000, "µs/event", nanoseconds / plain.Nanoseconds, "of serialize plain"));
             report.Add(new ResultRow(label, 1, allocated, "bytes allocated/event"));
         }
 
-        var each = Mean(summary, nameof(CryptoPartsBenchmarks.SerializeEachValueSealed));
-        var together = Mean(summary, nameof(CryptoPartsBenchmarks.SerializeSealedTogether));
+        var each = BenchmarkDotNetRun.Mean(summary, nameof(CryptoPartsBenchmarks.SerializeEachValueSealed));
+        var together = BenchmarkDotNetRun.Mean(summary, nameof(CryptoPartsBenchmarks.SerializeSealedTogether));
         report.Add(new ResultRow("parts: events serialized, 3 values sealed together (format 2), one thread", 1, 1e9 / together.Nanoseconds, "events/s"));
         report.Add(new ResultRow("parts: events serialized, 3 values sealed one by one (format 1), one thread", 1, 1e9 / each.Nanoseconds, "events/s"));
         report.Check("sealing together (one AES-GCM operation) takes less time than one by one (three)", $"{together.Nanoseconds / each.Nanoseconds:0.00}x the time", together.Nanoseconds < each.Nanoseconds);
         report.Check("sealing together allocates less than one by one", $"{together.Allocated:N0} vs {each.Allocated:N0} bytes", together.Allocated < each.Allocated);
     }
 
-    private static (double Nanoseconds, double Allocated) Mean(Summary summary, string method)
-    {
-        var benchmark = summary.Reports.Single(r => r.BenchmarkCase.Descriptor.WorkloadMethod.Name == method);
-        return (benchmark.ResultStatistics!.Mean, benchmark.GcStats.GetBytesAllocatedPerOperation(benchmark.BenchmarkCase) ?? double.NaN);
-    }
 }
 
 /// <summary>The BenchmarkDotNet class of <see cref="CryptoScenario"/>'s parts: one event per invocation, its guest's key cached.</summary>

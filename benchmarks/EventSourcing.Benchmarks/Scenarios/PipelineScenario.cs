@@ -1,10 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Columns;
-using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Diagnosers;
 using BenchmarkDotNet.Jobs;
-using BenchmarkDotNet.Loggers;
-using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using EventSourcing.Benchmarks.Domain;
@@ -32,13 +27,7 @@ public static class PipelineScenario
             .WithUnrollFactor(1)
             .WithToolchain(InProcessEmitToolchain.Instance)
             .WithEnvironmentVariable(PipelineBenchmarks.QuickVariable, context.Quick ? "1" : "0");
-        var config = ManualConfig.CreateEmpty()
-            .AddJob(job)
-            .AddDiagnoser(MemoryDiagnoser.Default)
-            .AddLogger(context.Quick ? NullLogger.Instance : ConsoleLogger.Default)
-            .AddColumnProvider(DefaultColumnProviders.Instance)
-            .WithArtifactsPath(Path.Combine(context.ResultsDirectory, "BenchmarkDotNet"))
-            .WithOptions(ConfigOptions.DisableLogFile | ConfigOptions.JoinSummary | (context.Quick ? ConfigOptions.DisableOptimizationsValidator : ConfigOptions.Default));
+        var config = BenchmarkDotNetRun.Config(context, job);
         Environment.SetEnvironmentVariable(PipelineBenchmarks.QuickVariable, context.Quick ? "1" : "0"); // the in-process toolchain shares this process
         var summary = await Task.Run(() => BenchmarkRunner.Run<PipelineBenchmarks>(config), cancellationToken).ConfigureAwait(false);
         if (summary.HasCriticalValidationErrors || summary.Reports.Any(r => !r.Success))
@@ -46,8 +35,8 @@ public static class PipelineScenario
             throw new InvalidOperationException("BenchmarkDotNet could not run the pipeline benchmarks: " + string.Join("; ", summary.ValidationErrors.Select(e => e.Message)));
         }
 
-        var direct = Mean(summary, nameof(PipelineBenchmarks.DirectHandler));
-        var pipeline = Mean(summary, nameof(PipelineBenchmarks.Pipeline));
+        var direct = BenchmarkDotNetRun.Mean(summary, nameof(PipelineBenchmarks.DirectHandler));
+        var pipeline = BenchmarkDotNetRun.Mean(summary, nameof(PipelineBenchmarks.Pipeline));
         report.Add(new ResultRow("direct handler call", 1, direct.Nanoseconds / 1000, "µs/command"));
         report.Add(new ResultRow("direct handler call", 1, direct.Allocated, "bytes allocated/command"));
         report.Add(new ResultRow("mediator pipeline", 1, pipeline.Nanoseconds / 1000, "µs/command", pipeline.Nanoseconds / direct.Nanoseconds, "of direct"));
@@ -60,11 +49,6 @@ public static class PipelineScenario
         return report;
     }
 
-    private static (double Nanoseconds, double Allocated) Mean(Summary summary, string method)
-    {
-        var benchmark = summary.Reports.Single(r => r.BenchmarkCase.Descriptor.WorkloadMethod.Name == method);
-        return (benchmark.ResultStatistics!.Mean, benchmark.GcStats.GetBytesAllocatedPerOperation(benchmark.BenchmarkCase) ?? double.NaN);
-    }
 }
 
 /// <summary>The BenchmarkDotNet class: one deposit per invocation, over 1,000 streams of a store renewed every iteration.</summary>
