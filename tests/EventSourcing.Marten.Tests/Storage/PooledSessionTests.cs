@@ -355,11 +355,19 @@ public sealed class PooledSessionTests(PostgresFixture postgres)
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
     {
-        var deadline = DateTime.UtcNow + Patience;
-        while (!await condition())
+        using var patience = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        patience.CancelAfter(Patience);
+        using var ticks = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
+        try
         {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            await Task.Delay(50, Ct);
+            while (!await condition())
+            {
+                await ticks.WaitForNextTickAsync(patience.Token);
+            }
+        }
+        catch (OperationCanceledException) when (!Ct.IsCancellationRequested)
+        {
+            Assert.Fail($"timed out waiting for {what}");
         }
     }
 
