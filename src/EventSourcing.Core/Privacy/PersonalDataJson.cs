@@ -96,7 +96,9 @@ public static class PersonalDataJson
     /// the groups in the event's <c>"#"</c> property. For stores that write events through serializers of their own
     /// (Marten's); a store that keeps the JSON as written must put <c>"#"</c> first, as the EventSourcing event
     /// serializer does, so that a reader meets the groups before the values that refer to them (PostgreSQL's <c>jsonb</c>
-    /// does by itself). Readers need nothing: both versions are read wherever the options are used.
+    /// does by itself). Readers through the EventSourcing serializers and stores open both versions; a reader that
+    /// deserializes the stored JSON by itself (Marten's own event loading, for one) reads each reference of version 2 as
+    /// erased (the placeholder, or the field's replacement), never the value.
     /// </summary>
     public static SealPerEventScope SealPerEvent() => new(SealedGroups.Set(true));
 
@@ -112,9 +114,10 @@ public static class PersonalDataJson
             return;
         }
 
-        foreach (var property in typeInfo.Properties)
+        var properties = typeInfo.Properties; // an IList: indexed, so that no enumerator is boxed per read
+        for (var i = 0; i < properties.Count; i++)
         {
-            if (property.CustomConverter is SealedGroupsConverter groups && property.Name == SealedGroups.PropertyName)
+            if (properties[i].CustomConverter is SealedGroupsConverter groups && properties[i].Name == SealedGroups.PropertyName)
             {
                 groups.Open(json, location);
                 return;

@@ -4,6 +4,7 @@ using EventSourcing.Privacy;
 using EventSourcing.Tests.Shared.Postgres;
 using EventSourcing.Testing.Contracts.Privacy;
 using EventSourcing.Testing.Contracts.Projections;
+using Marten;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
@@ -75,6 +76,28 @@ public sealed class MartenPrivacyTests(PostgresFixture postgres) : PrivacyContra
         Assert.Equal(("[erased]", true), (card!.Name, card.Erased));
         Assert.True(rebuilt.Position >= last.Position);
         Assert.Null(await host.Services.GetRequiredService<IKeyStore>().FindAsync(guest.ToString(), Ct));
+    }
+
+    [Fact]
+    public async Task Marten_s_own_event_loading_reads_each_sealed_reference_as_erased_never_the_value()
+    {
+        await using var host = await StartHostAsync(es =>
+        {
+            GuestDecider.Register(es.Events);
+            es.AddDecider(GuestDecider.Decider);
+        });
+        var guest = Guid.NewGuid();
+        var marker = Guid.NewGuid().ToString("N");
+        await Handler(host).HandleAsync(GuestDecider.StreamOf(guest), new RegisterGuest(guest, $"Ada {marker}", $"ada.{marker}@example.com", [$"+44 {marker}"]), Ct);
+
+        var read = await host.Store.ReadStreamAsync(GuestDecider.StreamOf(guest), 1, Ct).ToListAsync(Ct);
+        await using var session = host.Services.GetRequiredService<IDocumentStore>().QuerySession();
+        var loaded = await session.Events.FetchStreamAsync(GuestDecider.StreamOf(guest), token: Ct);
+
+        Assert.Equal($"Ada {marker}", Assert.IsType<GuestRegistered>(Assert.Single(read).Data).Name);
+        var raw = Assert.IsType<GuestRegistered>(Assert.Single(loaded).Data);
+        Assert.Equal(("[erased]", "(forgotten)"), (raw.Name, raw.Email)); // as erased: the placeholder, or the field's replacement
+        Assert.Equal(guest, raw.GuestId);
     }
 
     private static async Task<byte[]> WrappedKeyAsync(string connectionString, Guid guest)
