@@ -97,6 +97,18 @@ internal sealed class RunningApp(Process process, Uri address) : IAsyncDisposabl
 
     public Uri Address { get; } = address;
 
+    public int ProcessId => process.Id;
+
+    /// <summary>The CPU time (user and system) the sample's process has used so far.</summary>
+    public TimeSpan ProcessorTime
+    {
+        get
+        {
+            process.Refresh();
+            return process.TotalProcessorTime;
+        }
+    }
+
     public async Task WaitUntilHealthyAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var client = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(5) };

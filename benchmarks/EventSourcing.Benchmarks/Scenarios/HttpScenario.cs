@@ -6,6 +6,12 @@ namespace EventSourcing.Benchmarks.Scenarios;
 /// <c>POST /reservations</c> against the sample API on loopback (Kestrel, its own process), on the in-memory store and
 /// on PostgreSQL: first the most it sustains with a fixed number of concurrent clients (closed loop), then a steady
 /// open-loop load at half that rate, whose latencies count from each request's scheduled start (no coordinated omission).
+/// The CPU time the sample's process and the whole machine used during the full-rate phase is reported per request.
+/// Opt-in profile: with the environment variable <c>ES_BENCH_TRACE</c> set to a folder, <c>dotnet-trace</c> (the one on
+/// the path, or the one named by <c>ES_BENCH_DOTNET_TRACE</c>) samples the sample's threads during each store's full-rate
+/// phase (from its start, for the phase less 2 s) and writes <c>http-trace-{store}-{time}.nettrace</c> and
+/// <c>.speedscope.json</c> there (see <c>benchmarks/tools/speedscope_summary.py</c>); the profiler slows the process, so
+/// such a run's rates are not the scenario's figures.
 /// </summary>
 public static class HttpScenario
 {
@@ -27,8 +33,16 @@ public static class HttpScenario
             using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = Timeout.InfiniteTimeSpan }) { BaseAddress = app.Address, Timeout = TimeSpan.FromSeconds(30) };
             var load = new ReservationLoad(client);
             await load.ClosedLoopAsync(Clients, warmup, cancellationToken).ConfigureAwait(false);
+            var trace = SampleTrace.Start(app.ProcessId, $"http-trace-{store}-{report.StartedAt:yyyyMMdd-HHmmss}", TimeSpan.FromSeconds(Math.Max(1, duration.TotalSeconds - 2)), context);
+            var (sampleCpu, machineCpu) = (app.ProcessorTime, CpuSample.Take());
             var max = await load.ClosedLoopAsync(Clients, duration, cancellationToken).ConfigureAwait(false);
-            context.Log($"{store}: {max.Rate:N0} requests/s with {Clients} clients ({max.Failures} failures)");
+            var (sampleMs, machineMs) = ((app.ProcessorTime - sampleCpu).TotalMilliseconds / max.Requests, (CpuSample.Take() - machineCpu).Machine.TotalMilliseconds / max.Requests);
+            context.Log($"{store}: {max.Rate:N0} requests/s with {Clients} clients ({max.Failures} failures); CPU per request: the sample {sampleMs:0.00} ms, the machine {machineMs:0.00} ms");
+            if (trace is not null)
+            {
+                await trace.WaitAsync(context).ConfigureAwait(false);
+            }
+
             var steady = await load.OpenLoopAsync(max.Rate / 2, duration, cancellationToken).ConfigureAwait(false);
             context.Log($"{store}: at {steady.Rate:N0} requests/s p50 {steady.P50:0.0} ms, p99 {steady.P99:0.0} ms ({steady.Failures} failures)");
             results[store] = (max.Rate, steady);
@@ -40,6 +54,8 @@ public static class HttpScenario
             context.Log($"{store}: the sample's log is in {logFile}");
             report.Add(new ResultRow($"{store}: max, {Clients} clients", max.Requests, max.Rate, "requests/s"));
             report.Add(new ResultRow($"{store}: max, failures", max.Requests, max.Failures, "requests"));
+            report.Add(new ResultRow($"{store}: max, the sample's CPU per request", max.Requests, sampleMs, "ms"));
+            report.Add(new ResultRow($"{store}: max, the machine's CPU per request", max.Requests, machineMs, "ms"));
             report.Add(new ResultRow($"{store}: at half rate ({steady.Rate:N0}/s) p50", steady.Requests, steady.P50, "ms"));
             report.Add(new ResultRow($"{store}: at half rate p99", steady.Requests, steady.P99, "ms"));
             report.Add(new ResultRow($"{store}: at half rate max", steady.Requests, steady.Max, "ms"));
