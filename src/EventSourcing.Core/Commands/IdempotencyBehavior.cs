@@ -3,13 +3,14 @@ using System.Text;
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using EventSourcing.Diagnostics;
 using EventSourcing.Privacy;
 using Mediator;
 
 namespace EventSourcing.Commands;
 
 /// <summary>
-/// The second step of the command pipeline, for messages implementing <see cref="IIdempotentCommand"/>: the command id
+/// The step of the command pipeline after validation, for messages implementing <see cref="IIdempotentCommand"/>: the command id
 /// is claimed in the <see cref="IIdempotencyStore"/> before the command runs, in every process at once. The same id with
 /// the same payload returns the first result and runs nothing (a concurrent duplicate waits for the first); with another
 /// payload it throws <see cref="IdempotencyKeyReusedException"/>. A command that fails leaves its payload bound to the id:
@@ -24,6 +25,7 @@ internal sealed class IdempotencyBehavior<TMessage, TResponse> : IPipelineBehavi
     where TMessage : IMessage
 {
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<EventSourcingJson, JsonSerializerOptions> FingerprintOptions = [];
+    private const string ClaimSpanName = "idempotency claim";
     private readonly EventSourcingJson _json;
     private readonly JsonSerializerOptions _fingerprintOptions;
     private readonly IIdempotencyStore _store;
@@ -51,7 +53,13 @@ internal sealed class IdempotencyBehavior<TMessage, TResponse> : IPipelineBehavi
 
         var commandName = typeof(TMessage).Name;
         var fingerprint = await FingerprintAsync(message, cancellationToken).ConfigureAwait(false);
-        var claim = await _store.ClaimAsync(new IdempotencyRecord(commandId, commandName, fingerprint, null, _timeProvider.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+        IdempotencyClaim claim;
+        using (var claiming = Telemetry.Start(ClaimSpanName))
+        {
+            claim = await _store.ClaimAsync(new IdempotencyRecord(commandId, commandName, fingerprint, null, _timeProvider.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+            claiming?.SetTag(Telemetry.Replayed, claim.Kept?.Response is not null);
+        }
+
         await using (claim.ConfigureAwait(false))
         {
             if (claim.Kept is { } kept)
@@ -63,6 +71,7 @@ internal sealed class IdempotencyBehavior<TMessage, TResponse> : IPipelineBehavi
 
                 if (kept.Response is { } response)
                 {
+                    CommandOutcome.MarkReplayed();
                     return JsonSerializer.Deserialize<TResponse>(response, _json.Options)!;
                 }
 

@@ -1,11 +1,12 @@
 using FluentValidation;
 using FluentValidation.Results;
 using Mediator;
+using EventSourcing.Diagnostics;
 
 namespace EventSourcing.Commands;
 
 /// <summary>
-/// The first step of the command pipeline: runs every FluentValidation validator registered for the message,
+/// The step of the command pipeline after its span and measurement (<c>CommandTelemetryBehavior</c>): runs every FluentValidation validator registered for the message,
 /// synchronously, before anything is loaded. Failures of all validators are collected per property and thrown as one
 /// <see cref="CommandValidationException"/>; the handler never runs.
 /// </summary>
@@ -16,6 +17,7 @@ namespace EventSourcing.Commands;
 internal sealed class ValidationBehavior<TMessage, TResponse> : IPipelineBehavior<TMessage, TResponse>
     where TMessage : IMessage
 {
+    private static readonly string SpanName = $"validate {typeof(TMessage).Name}";
     private readonly IValidator<TMessage>[] _validators;
 
     /// <summary>Creates the behaviour over the message's validators.</summary>
@@ -27,6 +29,7 @@ internal sealed class ValidationBehavior<TMessage, TResponse> : IPipelineBehavio
         ArgumentNullException.ThrowIfNull(next);
         if (_validators.Length > 0)
         {
+            using var activity = Telemetry.Start(SpanName);
             var context = new ValidationContext<TMessage>(message);
             List<ValidationFailure>? failures = null;
             foreach (var validator in _validators)
@@ -46,6 +49,7 @@ internal sealed class ValidationBehavior<TMessage, TResponse> : IPipelineBehavio
                 var errors = failures
                     .GroupBy(failure => failure.PropertyName, StringComparer.Ordinal)
                     .ToDictionary(group => group.Key, group => group.Select(failure => failure.ErrorMessage).Distinct().ToArray(), StringComparer.Ordinal);
+                activity?.SetTag(Telemetry.ErrorType, typeof(CommandValidationException).FullName);
                 throw new CommandValidationException(typeof(TMessage).Name, errors);
             }
         }

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using EventSourcing.Commands;
+using EventSourcing.Diagnostics;
 using EventSourcing.Events;
 using EventSourcing.Storage;
 using Microsoft.Extensions.Logging;
@@ -164,21 +166,44 @@ public sealed partial class DeciderHandler<TCommand, TEvent, TState>
 
     private async ValueTask<CommandResult> DecideAndAppendAsync(string streamId, TCommand command, EventMetadata metadata, ExpectedVersion expected, CancellationToken cancellationToken)
     {
-        var loaded = await LoadStreamAsync(streamId, metadata.CommandId, cancellationToken).ConfigureAwait(false);
-        var (state, version, position) = (loaded.State, loaded.Version, loaded.Position);
-
-        if (loaded.Applied > 0)
+        var deciding = Telemetry.Start("decide");
+        Loaded loaded;
+        IReadOnlyList<TEvent> events;
+        try
         {
-            LogAlreadyApplied(_logger, metadata.CommandId, streamId);
-            return new CommandResult(streamId, loaded.AppliedVersion, loaded.AppliedPosition, loaded.Applied) { AlreadyApplied = true };
+            if (deciding is not null)
+            {
+                deciding.DisplayName = $"decide {command.GetType().Name}";
+                deciding.SetTag(Telemetry.StreamCategory, Telemetry.CategoryOf(streamId));
+            }
+
+            loaded = await LoadStreamAsync(streamId, metadata.CommandId, cancellationToken).ConfigureAwait(false);
+            if (loaded.Applied > 0)
+            {
+                LogAlreadyApplied(_logger, metadata.CommandId, streamId);
+                deciding?.SetTag(Telemetry.Replayed, true);
+                return new CommandResult(streamId, loaded.AppliedVersion, loaded.AppliedPosition, loaded.Applied) { AlreadyApplied = true };
+            }
+
+            if (!expected.IsSatisfiedBy(loaded.Version))
+            {
+                throw new UnexpectedStreamVersionException(streamId, expected, loaded.Version);
+            }
+
+            events = _decider.Decide(command, loaded.State);
+            deciding?.SetTag(Telemetry.EventCount, events.Count);
+        }
+        catch (Exception exception) when (deciding is not null)
+        {
+            deciding.SetTag(Telemetry.ErrorType, exception.GetType().FullName);
+            throw;
+        }
+        finally
+        {
+            deciding?.Dispose();
         }
 
-        if (!expected.IsSatisfiedBy(version))
-        {
-            throw new UnexpectedStreamVersionException(streamId, expected, version);
-        }
-
-        var events = _decider.Decide(command, state);
+        var (version, position) = (loaded.Version, loaded.Position);
         if (events.Count == 0)
         {
             return new CommandResult(streamId, version, position, 0);
@@ -189,9 +214,14 @@ public sealed partial class DeciderHandler<TCommand, TEvent, TState>
         {
             result = await _store.AppendAsync(streamId, ExpectedVersion.Exact(version), AsObjects(events), metadata, cancellationToken).ConfigureAwait(false);
         }
-        catch (ConcurrencyException) when (loaded.Cached is { } stale)
+        catch (ConcurrencyException conflict)
         {
-            _cache!.Drop(streamId, stale);
+            if (loaded.Cached is { } stale)
+            {
+                _cache!.Drop(streamId, stale);
+            }
+
+            CountConflict(conflict, command);
             throw;
         }
 
@@ -201,6 +231,17 @@ public sealed partial class DeciderHandler<TCommand, TEvent, TState>
         }
 
         return new CommandResult(streamId, result.StreamVersion, result.Position, events.Count) { AlreadyApplied = result.AlreadyApplied };
+    }
+
+    /// <summary>A conflict met by an append: counted, and an event on the command's span.</summary>
+    private static void CountConflict(ConcurrencyException conflict, TCommand command)
+    {
+        if (Telemetry.Conflicts.Enabled)
+        {
+            Telemetry.Conflicts.Add(1, new KeyValuePair<string, object?>(Telemetry.CommandType, command.GetType().Name));
+        }
+
+        Activity.Current?.AddEvent(new ActivityEvent("conflict", tags: new ActivityTagsCollection { [Telemetry.StreamCategory] = Telemetry.CategoryOf(conflict.StreamId) }));
     }
 
     /// <summary>The events as the store takes them: the list itself when its events are objects already (no copy).</summary>

@@ -1,3 +1,4 @@
+using EventSourcing.Diagnostics;
 using EventSourcing.Events;
 using EventSourcing.Storage;
 using Microsoft.Extensions.Logging;
@@ -29,7 +30,9 @@ public sealed partial class PersonalDataEraser(IKeyStore keys, PersonalDataProte
     public async Task<AppendResult> ForgetAsync(string subjectId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(subjectId);
+        using var activity = Telemetry.Start("forget"); // the subject's id stays out of it
         var deleted = await keys.DeleteAsync(subjectId, cancellationToken).ConfigureAwait(false);
+        Telemetry.Forgets.Add(1);
         var committed = timeProvider.GetTimestamp();
         protector.Evict(subjectId);
         var result = await events.AppendAsync(

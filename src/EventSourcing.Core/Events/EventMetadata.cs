@@ -22,4 +22,10 @@ public sealed record EventMetadata
 
     /// <summary>Who issued the command, as the application identifies users. Never personal data itself.</summary>
     public string? User { get; init; }
+
+    /// <summary>
+    /// The W3C <c>traceparent</c> of the span that wrote the event (<c>00-{trace id}-{span id}-{flags}</c>), when one was
+    /// recorded: the stores take it from the append's span, so a reactor's or a projection's span continues the trace.
+    /// </summary>
+    public string? TraceParent { get; init; }
 }

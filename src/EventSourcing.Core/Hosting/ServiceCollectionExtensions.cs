@@ -1,5 +1,6 @@
 using EventSourcing.Commands;
 using EventSourcing.Deciders;
+using EventSourcing.Diagnostics;
 using EventSourcing.Erasure;
 using EventSourcing.Events;
 using EventSourcing.Privacy;
@@ -86,10 +87,14 @@ public static class ServiceCollectionExtensions
             services.AddHostedService<Reactors.ReactorRunner>();
         }
 
+        services.AddOptions<TelemetryOptions>();
+        services.AddHostedService<FollowerLagMonitor>();
+
         services.TryAddSingleton<ISnapshotStore>(provider => new InMemorySnapshotStore(provider.GetRequiredService<EventSourcingJson>().Options));
         services.TryAddSingleton<IIdempotencyStore, InMemoryIdempotencyStore>();
         services.AddSingleton(builder.CommandRoutes);
         services.TryAddSingleton<ICommandSender, CommandSender>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton(typeof(IPipelineBehavior<,>), typeof(CommandTelemetryBehavior<,>)));
         services.TryAddEnumerable(ServiceDescriptor.Singleton(typeof(IPipelineBehavior<,>), typeof(ValidationBehavior<,>)));
         services.TryAddEnumerable(ServiceDescriptor.Singleton(typeof(IPipelineBehavior<,>), typeof(IdempotencyBehavior<,>)));
         return services;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using EventSourcing.Diagnostics;
 
 namespace EventSourcing.Privacy;
 
@@ -55,11 +56,21 @@ internal sealed class KeyCache : IDisposable
         if (_keys.TryGetValue(subjectId, out entry!) && entry.ExpiresAt > _timeProvider.GetUtcNow() && IsTrusted(entry))
         {
             entry.LastUsed = Interlocked.Increment(ref _uses);
+            CountLookup(hit: true);
             return true;
         }
 
         entry = null!;
+        CountLookup(hit: false);
         return false;
+    }
+
+    private static void CountLookup(bool hit)
+    {
+        if (Telemetry.KeyLookups.Enabled)
+        {
+            Telemetry.KeyLookups.Add(1, new KeyValuePair<string, object?>(Telemetry.CacheHit, hit));
+        }
     }
 
     /// <summary>

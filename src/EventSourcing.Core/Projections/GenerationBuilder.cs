@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
+using EventSourcing.Diagnostics;
 using EventSourcing.Privacy;
 using EventSourcing.Storage;
 
@@ -46,6 +47,7 @@ internal sealed class GenerationBuilder(IEventReader events, IProjectionStore vi
                 page.Add(envelope);
                 if (page.Count == buildPageSize)
                 {
+                    CountRebuilt(registration.Name, page.Count);
                     position = await CommitAsync(registration, generation, page, policy, cancellationToken).ConfigureAwait(false);
                     Report(progress, registration.Name, position, Math.Max(head, position), startedAt, stopwatch.Elapsed);
                 }
@@ -53,6 +55,7 @@ internal sealed class GenerationBuilder(IEventReader events, IProjectionStore vi
 
             if (page.Count > 0)
             {
+                CountRebuilt(registration.Name, page.Count);
                 position = await CommitAsync(registration, generation, page, policy, cancellationToken).ConfigureAwait(false);
             }
             else if (position < head)
@@ -123,6 +126,14 @@ internal sealed class GenerationBuilder(IEventReader events, IProjectionStore vi
         }
 
         failure?.Throw();
+    }
+
+    private static void CountRebuilt(string projection, int events)
+    {
+        if (Telemetry.RebuiltEvents.Enabled)
+        {
+            Telemetry.RebuiltEvents.Add(events, new KeyValuePair<string, object?>(Telemetry.FollowerName, projection));
+        }
     }
 
     private static void Report(IProgress<RebuildProgress>? progress, string projection, long position, long head, long startedAt, TimeSpan elapsed)

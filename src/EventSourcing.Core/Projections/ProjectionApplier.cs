@@ -1,5 +1,7 @@
+using EventSourcing.Diagnostics;
 using EventSourcing.Events;
 using EventSourcing.Privacy;
+using EventSourcing.Storage;
 
 namespace EventSourcing.Projections;
 
@@ -44,6 +46,29 @@ public static class ProjectionApplier
             return 0;
         }
 
+        using var activity = FollowerTelemetry.StartPage("project", Telemetry.Projection, projection.Name, events);
+        try
+        {
+            var deadLettered = await ApplyPageAsync(projection, events, batch, policy, timeProvider, personalData, cancellationToken).ConfigureAwait(false);
+            activity?.SetTag("eventsourcing.dead_letters", deadLettered);
+            return deadLettered;
+        }
+        catch (Exception exception) when (activity is not null)
+        {
+            Telemetry.Fail(activity, exception);
+            throw;
+        }
+    }
+
+    private static async Task<int> ApplyPageAsync(
+        IProjection projection,
+        IReadOnlyList<EventEnvelope> events,
+        IProjectionBatch batch,
+        PoisonEventPolicy policy,
+        TimeProvider timeProvider,
+        EventSourcingJson? personalData,
+        CancellationToken cancellationToken)
+    {
         var targets = new (EventEnvelope Event, string[]? Ids, Exception? Error)[events.Count];
         var allIds = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < events.Count; i++)
@@ -84,6 +109,7 @@ public static class ProjectionApplier
                 }
 
                 batch.DeadLetter(letter);
+                FollowerTelemetry.DeadLettered(Telemetry.Projection, projection.Name);
                 deadLettered++;
                 continue;
             }

@@ -1,3 +1,4 @@
+using EventSourcing.Diagnostics;
 using EventSourcing.Privacy;
 using EventSourcing.Storage;
 using Microsoft.Extensions.Logging;
@@ -39,6 +40,8 @@ public sealed partial class ProjectionRebuilder
             throw new NotSupportedException($"Projection '{projection}' is live: its views are folded on read, not stored, so there is nothing to rebuild.");
         }
 
+        using var activity = Telemetry.Start($"rebuild {projection}");
+        activity?.SetTag(Telemetry.FollowerName, projection);
         var state = await _views.ReadStateAsync(projection, cancellationToken).ConfigureAwait(false);
         var resumed = state.BuildingGeneration is not null;
         var generation = await _views.StartGenerationAsync(projection, scratch: false, cancellationToken).ConfigureAwait(false);
@@ -52,6 +55,7 @@ public sealed partial class ProjectionRebuilder
         }
 
         LogSwapped(_logger, projection, generation, position);
+        activity?.SetTag(Telemetry.Position, position);
         return new RebuildResult(projection, generation, position, resumed);
     }
 

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using EventSourcing.Diagnostics;
 using EventSourcing.Privacy;
 using EventSourcing.Storage;
 
@@ -45,6 +46,8 @@ public sealed class ProjectionVerifier
             throw new NotSupportedException($"Projection '{projection}' is live: its views are folded on read, not stored, so there is nothing to verify.");
         }
 
+        using var activity = Telemetry.Start($"verify {projection}");
+        activity?.SetTag(Telemetry.FollowerName, projection);
         var scratch = await _views.StartGenerationAsync(projection, scratch: true, cancellationToken).ConfigureAwait(false);
         try
         {

@@ -1,3 +1,4 @@
+using EventSourcing.Diagnostics;
 using EventSourcing.Events;
 using EventSourcing.Projections;
 using EventSourcing.Storage;
@@ -14,11 +15,14 @@ internal sealed partial class ReactorRunner
     /// </summary>
     private async Task<bool> HandleAsync(Reactor reactor, ReactorOptions options, string name, EventEnvelope envelope, PendingCheckpoint checkpoint, ReactorProgress progress, CancellationToken cancellationToken)
     {
+        using var activity = FollowerTelemetry.StartHandling("react", Telemetry.Reactor, reactor.Name, envelope);
         if (envelope.Data is UnreadableEvent unreadable)
         {
             // No retry can read it: skip it, loudly, rather than stop every reaction to the events after it.
             LogUnreadable(_logger, unreadable.Error, reactor.Name, envelope.Position, envelope.EventType, envelope.StreamId);
             checkpoint.DeadLetter(DeadLetter.For(name, envelope, unreadable.Error, timeProvider.GetUtcNow()));
+            FollowerTelemetry.DeadLettered(Telemetry.Reactor, reactor.Name);
+            Telemetry.Fail(activity, unreadable.Error);
             return true;
         }
 
@@ -48,12 +52,15 @@ internal sealed partial class ReactorRunner
                 {
                     var letter = DeadLetter.For(name, envelope, exception, timeProvider.GetUtcNow());
                     checkpoint.DeadLetter(letter);
+                    FollowerTelemetry.DeadLettered(Telemetry.Reactor, reactor.Name);
+                    Telemetry.Fail(activity, exception);
                     var stops = options.OnPoisonEvent == PoisonEventPolicy.Stop;
                     LogPoison(_logger, exception, reactor.Name, envelope.Position, envelope.EventType, envelope.StreamId, attempt, stops ? "stops there until it is replayed" : "keeps it as a dead letter and goes on");
                     return !stops;
                 }
 
                 progress.Retrying();
+                activity?.AddEvent(new System.Diagnostics.ActivityEvent("retry", tags: new System.Diagnostics.ActivityTagsCollection { [Telemetry.Retry] = attempt, [Telemetry.ErrorType] = exception.GetType().FullName }));
                 var pause = FollowerRetry.Pause(attempt);
                 LogAttemptFailed(_logger, exception, reactor.Name, envelope.Position, envelope.EventType, attempt, options.MaxAttempts, pause);
                 await Task.Delay(pause, timeProvider, cancellationToken).ConfigureAwait(false);

@@ -11,6 +11,9 @@ namespace EventSourcing.Storage;
 /// </summary>
 public sealed class InMemoryEventStore : IEventStore, IDisposable
 {
+    /// <summary>The store's name in telemetry (<c>db.system.name</c>).</summary>
+    private const string StoreName = "memory";
+
     /// <summary>How many positions a page of <see cref="FollowAsync"/> spans at most.</summary>
     private const int PageSize = 1_000;
 
@@ -45,14 +48,36 @@ public sealed class InMemoryEventStore : IEventStore, IDisposable
         AppendGuard.Events(events);
         ArgumentNullException.ThrowIfNull(metadata);
         cancellationToken.ThrowIfCancellationRequested();
+        return AppendTelemetry.IsObserved
+            ? ObservedAppendAsync(streamId, expectedVersion, events, metadata, cancellationToken)
+            : AppendAsync(streamId, expectedVersion, Serialize(events), events, metadata, cancellationToken);
+    }
 
+    private async Task<AppendResult> ObservedAppendAsync(string streamId, ExpectedVersion expectedVersion, IReadOnlyList<object> events, EventMetadata metadata, CancellationToken cancellationToken)
+    {
+        var telemetry = AppendTelemetry.Start(streamId, events.Count, StoreName, ref metadata);
+        try
+        {
+            var result = await AppendAsync(streamId, expectedVersion, Serialize(events), events, metadata, cancellationToken).ConfigureAwait(false);
+            telemetry.Succeeded(result);
+            return result;
+        }
+        catch (Exception exception)
+        {
+            telemetry.Failed(exception);
+            throw;
+        }
+    }
+
+    private SerializedEvent[] Serialize(IReadOnlyList<object> events)
+    {
         var serialized = new SerializedEvent[events.Count];
         for (var i = 0; i < events.Count; i++)
         {
             serialized[i] = _serializer.Serialize(events[i]);
         }
 
-        return AppendAsync(streamId, expectedVersion, serialized, events, metadata, cancellationToken);
+        return serialized;
     }
 
     /// <summary>Stores already serialized events as they are, bypassing the serializer (for tests of reading stored data).</summary>

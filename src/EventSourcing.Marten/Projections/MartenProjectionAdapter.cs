@@ -97,6 +97,7 @@ internal sealed class MartenProjectionAdapter(
             CausationId = @event.CausationId,
             User = @event.UserName,
             CommandId = @event.Headers?.TryGetValue(MartenEventStore.CommandIdHeader, out var id) == true && Guid.TryParse(id?.ToString(), out var commandId) ? commandId : null,
+            TraceParent = @event.Headers?.TryGetValue(MartenEventStore.TraceParentHeader, out var traceParent) == true ? traceParent?.ToString() : null,
         },
         @event.Timestamp);
 }

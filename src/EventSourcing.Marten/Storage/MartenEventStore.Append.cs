@@ -19,6 +19,22 @@ public sealed partial class MartenEventStore
             _registry.GetName(@event.GetType()); // an unregistered type fails before anything is sent
         }
 
+        var telemetry = AppendTelemetry.Start(streamId, events.Count, StoreName, ref metadata);
+        try
+        {
+            var result = await GuardedAppendAsync(streamId, expectedVersion, events, metadata, cancellationToken).ConfigureAwait(false);
+            telemetry.Succeeded(result);
+            return result;
+        }
+        catch (Exception exception)
+        {
+            telemetry.Failed(exception);
+            throw;
+        }
+    }
+
+    private async Task<AppendResult> GuardedAppendAsync(string streamId, ExpectedVersion expectedVersion, IReadOnlyList<object> events, EventMetadata metadata, CancellationToken cancellationToken)
+    {
         return await MartenErrors.GuardAsync(async cancellationToken =>
         {
             try
@@ -73,6 +89,11 @@ public sealed partial class MartenEventStore
         if (metadata.CommandId is { } commandId)
         {
             session.SetHeader(CommandIdHeader, commandId.ToString("D"));
+        }
+
+        if (metadata.TraceParent is { } traceParent)
+        {
+            session.SetHeader(TraceParentHeader, traceParent);
         }
 
         var wrapped = new object[events.Count];

@@ -11,7 +11,7 @@ public sealed partial class MartenEventStore
 {
     private const int PageSize = 1_000;
     private const int LogPageSize = 5_000;
-    private const string Columns = $"seq_id, id, stream_id, version, type, data, timestamp, correlation_id, causation_id, headers ->> '{CommandIdHeader}', user_name";
+    private const string Columns = $"seq_id, id, stream_id, version, type, data, timestamp, correlation_id, causation_id, headers ->> '{CommandIdHeader}', user_name, headers ->> '{TraceParentHeader}'";
 
     /// <inheritdoc />
     public async IAsyncEnumerable<EventEnvelope> ReadStreamAsync(string streamId, long fromVersion, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -184,6 +184,7 @@ public sealed partial class MartenEventStore
                 CausationId = reader.IsDBNull(8) ? null : reader.GetString(8),
                 CommandId = !reader.IsDBNull(9) && Guid.TryParse(reader.GetString(9), out var commandId) ? commandId : null,
                 User = reader.IsDBNull(10) ? null : reader.GetString(10),
+                TraceParent = reader.IsDBNull(11) ? null : reader.GetString(11),
             };
             rows.Add(new StoredRow(reader.GetInt64(0), reader.GetGuid(1), reader.GetString(2), reader.GetInt64(3), reader.GetString(4),
                 Encoding.UTF8.GetBytes(reader.GetString(5)), metadata, reader.GetFieldValue<DateTimeOffset>(6)));

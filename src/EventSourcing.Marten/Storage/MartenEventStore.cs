@@ -19,6 +19,12 @@ public sealed partial class MartenEventStore : IEventStore, IAsyncDisposable
 {
     internal const string CommandIdHeader = "command-id";
 
+    /// <summary>The header holding the W3C <c>traceparent</c> of the span that appended the event.</summary>
+    internal const string TraceParentHeader = "traceparent";
+
+    /// <summary>The store's name in telemetry (<c>db.system.name</c>).</summary>
+    private const string StoreName = "postgresql";
+
     private readonly IDocumentStore _store;
     private readonly IEventSerializer _serializer;
     private readonly EventTypeRegistry _registry;

@@ -88,7 +88,11 @@ public abstract partial class EventStoreContract
     {
         var store = await CreateStoreAsync();
         var stream = NewStreamId();
-        var metadata = new EventMetadata { CommandId = Guid.NewGuid(), CorrelationId = "corr-1", CausationId = "cause-1", User = "user-7" };
+        var metadata = new EventMetadata
+        {
+            CommandId = Guid.NewGuid(), CorrelationId = "corr-1", CausationId = "cause-1", User = "user-7",
+            TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        };
         var before = DateTimeOffset.UtcNow.AddMinutes(-5);
 
         await store.AppendAsync(stream, ExpectedVersion.Any, [ContractEvents.Thing(1), ContractEvents.Thing(2)], metadata, Ct);
@@ -97,6 +101,34 @@ public abstract partial class EventStoreContract
         Assert.All(events, e => Assert.Equal(metadata, e.Metadata));
         Assert.All(events, e => Assert.InRange(e.Timestamp, before, DateTimeOffset.UtcNow.AddMinutes(5)));
         Assert.Equal([EventIds.FromCommand(metadata.CommandId.Value, 0), EventIds.FromCommand(metadata.CommandId.Value, 1)], events.Select(e => e.EventId));
+    }
+
+    /// <summary>An append inside a span stores the span's <c>traceparent</c> with its events: the trace goes on from them.</summary>
+    [Fact]
+    public async Task An_append_inside_a_span_stores_its_traceparent_with_the_events()
+    {
+        var store = await CreateStoreAsync();
+        var stream = NewStreamId();
+        using var source = new System.Diagnostics.ActivitySource($"contract-{Guid.NewGuid():N}");
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = s => s.Name == source.Name,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+
+        string traceId;
+        using (var request = source.StartActivity("request"))
+        {
+            traceId = request!.TraceId.ToString();
+            await store.AppendAsync(stream, ExpectedVersion.Any, [ContractEvents.Thing(1)], EventMetadata.Empty, Ct);
+        }
+
+        await store.AppendAsync(stream, ExpectedVersion.Any, [ContractEvents.Thing(2)], EventMetadata.Empty, Ct); // no span: none stored
+
+        var events = await ReadStream(store, stream);
+        Assert.Matches($"^00-{traceId}-[0-9a-f]{{16}}-0[01]$", events[0].Metadata.TraceParent);
+        Assert.Null(events[1].Metadata.TraceParent);
     }
 
     /// <summary>Read all returns every stream in position order.</summary>
