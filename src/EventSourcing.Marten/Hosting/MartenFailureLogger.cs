@@ -70,7 +70,7 @@ internal sealed partial class MartenFailureLogger(IMartenLogger inner, ILogger l
             if (!ReferenceEquals(options.Logger(), configured))
             {
                 // Marten put its default logger in place of none: every session created from now on reports through this one.
-                options.Logger(new MartenFailureLogger(options.Logger(), provider.GetRequiredService<ILogger<IDocumentStore>>()));
+                options.Logger(new MartenFailureLogger(options.Logger(), provider.GetService<ILogger<IDocumentStore>>() ?? (ILogger)Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
             }
 
             return store;
