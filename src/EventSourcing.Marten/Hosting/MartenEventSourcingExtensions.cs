@@ -66,6 +66,7 @@ public static partial class MartenEventSourcingExtensions
         })
         .UseLightweightSessions()
         .AddAsyncDaemon(DaemonMode.HotCold); // one node runs each projection shard; others take over when it stops
+        MartenFailureLogger.Install(builder.Services); // handled conflicts are no errors (docs/marten.md, "What is logged")
 
         builder.Services.AddSingleton<EventSourcing.Reactors.ILeaderElection>(services => new Reactors.PostgresLeaderElection(
             services.GetRequiredService<IDocumentStore>(),

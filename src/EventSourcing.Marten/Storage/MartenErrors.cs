@@ -10,14 +10,27 @@ internal static class MartenErrors
     private const string StreamVersionIndex = "pk_mt_events_stream_and_version";
     private const string EventIdIndex = "idx_mt_events_event_id";
 
-    /// <summary>Whether <paramref name="exception"/> says another writer changed the stream first.</summary>
+    /// <summary>The error quick append's function raises when the stream's version is not the one expected.</summary>
+    private const string StreamVersionMismatch = "MT003";
+
+    /// <summary>
+    /// Whether <paramref name="exception"/> says another writer changed the stream first: Marten's exceptions for it, and
+    /// the server's errors they are made from (as Marten's logger sees them, before Marten transforms them): the quick
+    /// append's version mismatch, a unique violation on the stream and version of <c>mt_events</c>, or on <c>mt_streams</c>
+    /// when two writers start the same stream.
+    /// </summary>
     public static bool IsConflict(Exception exception) => exception switch
     {
         JasperFx.Events.ExistingStreamIdCollisionException or global::Marten.Exceptions.ExistingStreamIdCollisionException
             or JasperFx.Events.StreamLockedException or global::Marten.Exceptions.StreamLockedException => true,
         JasperFx.ConcurrencyException => true, // EventStreamUnexpectedMaxEventIdException among them
-        _ => Postgres(exception) is { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: { } name }
-            && name.Contains("stream_id_version", StringComparison.Ordinal) || Postgres(exception)?.ConstraintName == StreamVersionIndex,
+        _ => Postgres(exception) switch
+        {
+            { SqlState: StreamVersionMismatch } => true,
+            { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: { } name } when name.Contains("stream_id_version", StringComparison.Ordinal) || name == StreamVersionIndex => true,
+            { SqlState: PostgresErrorCodes.UniqueViolation, TableName: "mt_streams" } => true,
+            _ => false,
+        },
     };
 
     /// <summary>Whether <paramref name="exception"/> says events with these ids are already stored: a repeated command.</summary>
