@@ -36,6 +36,8 @@ builder.Services.AddRequestDeadline();
 builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
 builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.NumberHandling = JsonNumberHandling.Strict); // numbers are JSON numbers, in bodies and in the document
 builder.Services.AddReservationsOpenApi();
+builder.Services.AddReservationsTelemetry(builder.Configuration); // traces and metrics; OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set
+builder.Services.AddReservationsHealthChecks(); // /health/live and /health/ready
 
 var app = builder.Build();
 if (await app.Services.RunFollowersCommandAsync(args) is { } exitCode)
@@ -64,6 +66,8 @@ app.MapGet("/health", async (IEventStore store, CancellationToken cancellationTo
     .WithTags(ApiDocument.Health)
     .WithSummary("Check health")
     .WithDescription("\"healthy\" and the log's head position when the event store answers; 503 when it does not.");
+app.MapHealthEndpoints(); // /health/live, /health/ready: probes, not in the document
+app.MapMetrics(); // /metrics for Prometheus, behind the admin API key: not in the document
 
 app.MapGroup(string.Empty)
     .MapPlaceReservation()

@@ -14,12 +14,31 @@ public sealed class AdminApiKeyFilter(IConfiguration configuration) : IEndpointF
     /// <summary>The <c>WWW-Authenticate</c> challenge of a 401.</summary>
     public const string Challenge = $"ApiKey header=\"{Header}\"";
 
-    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>
+        Refusal(context.HttpContext, configuration) ?? await next(context);
+
+    /// <summary>
+    /// The same check for an endpoint that is no route handler (<c>/metrics</c>): middleware of its branch, answering the
+    /// refusal itself or passing the request on.
+    /// </summary>
+    public static async Task GuardAsync(HttpContext context, RequestDelegate next)
+    {
+        if (Refusal(context, context.RequestServices.GetRequiredService<IConfiguration>()) is { } refusal)
+        {
+            await refusal.ExecuteAsync(context);
+            return;
+        }
+
+        await next(context);
+    }
+
+    /// <summary>The problem a request without the configured key gets (401 or 403); null when the key is right.</summary>
+    private static IResult? Refusal(HttpContext context, IConfiguration configuration)
     {
         var configured = configuration["Admin:ApiKey"];
-        if (!context.HttpContext.Request.Headers.TryGetValue(Header, out var sent) || string.IsNullOrEmpty(sent))
+        if (!context.Request.Headers.TryGetValue(Header, out var sent) || string.IsNullOrEmpty(sent))
         {
-            context.HttpContext.Response.Headers.WWWAuthenticate = Challenge; // a 401 says how to authenticate (RFC 9110)
+            context.Response.Headers.WWWAuthenticate = Challenge; // a 401 says how to authenticate (RFC 9110)
             return Problems.Status(StatusCodes.Status401Unauthorized, "An API key is required", $"Send the admin API key in the {Header} header.");
         }
 
@@ -30,12 +49,9 @@ public sealed class AdminApiKeyFilter(IConfiguration configuration) : IEndpointF
 
         var expected = SHA256.HashData(Encoding.UTF8.GetBytes(configured));
         var actual = SHA256.HashData(Encoding.UTF8.GetBytes(sent.ToString()));
-        if (!CryptographicOperations.FixedTimeEquals(expected, actual))
-        {
-            return Problems.Status(StatusCodes.Status403Forbidden, "The API key is not valid", "The admin API key sent is not the configured one.");
-        }
-
-        return await next(context);
+        return CryptographicOperations.FixedTimeEquals(expected, actual)
+            ? null
+            : Problems.Status(StatusCodes.Status403Forbidden, "The API key is not valid", "The admin API key sent is not the configured one.");
     }
 }
 

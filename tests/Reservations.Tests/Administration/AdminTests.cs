@@ -65,7 +65,7 @@ public abstract class AdminTests(StoreUnderTest store)
             .Select(e => (Method: e.Metadata.GetRequiredMetadata<HttpMethodMetadata>().HttpMethods.Single(), Route: e.RoutePattern.RawText ?? string.Empty))
             .Order()
             .ToList();
-        Assert.Equal([("DELETE", "/guests/{guestId}/personal-data"), ("GET", "/admin/projections")], admin);
+        Assert.Equal([("DELETE", "/guests/{guestId}/personal-data"), ("GET", "/admin/projections"), ("GET", "/metrics")], admin);
         Assert.All(endpoints.Where(e => e.RoutePattern.RawText?.StartsWith("/admin", StringComparison.OrdinalIgnoreCase) == true), e => Assert.NotNull(e.Metadata.GetMetadata<AdminApiKeyRequired>()));
 
         var sameLength = new string('x', ReservationsApp.AdminKey.Length);
