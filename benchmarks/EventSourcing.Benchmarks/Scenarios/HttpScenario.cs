@@ -6,6 +6,7 @@ namespace EventSourcing.Benchmarks.Scenarios;
 /// <c>POST /reservations</c> against the sample API on loopback (Kestrel, its own process), on the in-memory store and
 /// on PostgreSQL: first the most it sustains with a fixed number of concurrent clients (closed loop), then a steady
 /// open-loop load at half that rate, whose latencies count from each request's scheduled start (no coordinated omission).
+/// Each store's phases follow a 30-second warm-up at full rate, so that tiered compilation has optimized the hot code.
 /// The CPU time the sample's process and the whole machine used during the full-rate phase is reported per request.
 /// Opt-in profile: with the environment variable <c>ES_BENCH_TRACE</c> set to a folder, <c>dotnet-trace</c> (the one on
 /// the path, or the one named by <c>ES_BENCH_DOTNET_TRACE</c>) samples the sample's threads during each store's full-rate
@@ -24,7 +25,9 @@ public static class HttpScenario
         var report = new ScenarioReport(Name, context.Quick) { Machine = await context.DescribeAsync(withPostgres: true, cancellationToken).ConfigureAwait(false) };
         var sample = await SampleApp.LocateAsync(context, cancellationToken).ConfigureAwait(false);
         var duration = TimeSpan.FromSeconds(context.Size(15, 2));
-        var warmup = TimeSpan.FromSeconds(context.Size(5, 1));
+        // Long enough for tiered compilation to optimize the hot code: after 5 s most of it was still at tier 0 or
+        // instrumented, and the process's CPU per request was about twice its steady figure (docs/benchmarks.md).
+        var warmup = TimeSpan.FromSeconds(context.Size(30, 1));
         var results = new Dictionary<string, (double Max, LatencyResult Steady)>(StringComparer.Ordinal);
         foreach (var store in new[] { "memory", "postgres" })
         {

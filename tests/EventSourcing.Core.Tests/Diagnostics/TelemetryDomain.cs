@@ -45,7 +45,7 @@ public static class Counters
 
     public static string StreamOf(string id) => $"telemetrycounter-{id}";
 
-    public static void Register(Hosting.EventSourcingBuilder es) => es
+    public static void Register(global::EventSourcing.Hosting.EventSourcingBuilder es) => es
         .AddEvent<CounterBumped>("telemetry-counter-bumped.v1")
         .AddEvent<CounterSealed>("telemetry-counter-sealed.v1")
         .AddDecider(Decider, routes => routes.On<CounterCommand>(c => StreamOf(c.CounterId)));
