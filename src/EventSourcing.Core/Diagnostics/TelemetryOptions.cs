@@ -4,8 +4,9 @@ namespace EventSourcing.Diagnostics;
 public sealed class TelemetryOptions
 {
     /// <summary>
-    /// How often the lag of projections and reactors is read from the store for the gauges <c>eventsourcing.follower.lag</c>
-    /// and <c>eventsourcing.follower.lag.time</c>, while someone listens to them. Default 5 seconds.
+    /// How often the status of projections and reactors is read from the store for the gauges <c>eventsourcing.follower.lag</c>,
+    /// <c>eventsourcing.follower.lag.time</c> and <c>eventsourcing.rebuild.remaining</c>, while someone listens to them.
+    /// Default 5 seconds.
     /// </summary>
     public TimeSpan LagInterval { get; set; } = TimeSpan.FromSeconds(5);
 }

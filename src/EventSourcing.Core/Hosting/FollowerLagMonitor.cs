@@ -13,7 +13,8 @@ namespace EventSourcing.Hosting;
 /// <summary>
 /// The gauges of the followers' lag: <c>eventsourcing.follower.lag</c> (events between a projection's or a reactor's
 /// checkpoint and the head of the log) and <c>eventsourcing.follower.lag.time</c> (seconds since this process last read
-/// the follower at the head; 0 while it is there). Read from the store every <see cref="TelemetryOptions.LagInterval"/>,
+/// the follower at the head; 0 while it is there), and <c>eventsourcing.rebuild.remaining</c> (events a projection's
+/// rebuild has still to apply). Read from the store every <see cref="TelemetryOptions.LagInterval"/>,
 /// only while someone listens; a gauge reports the last reading. Inline and live projections are never behind and are
 /// not reported; a reactor is reported by every process, whichever runs it.
 /// </summary>
@@ -28,6 +29,10 @@ internal sealed partial class FollowerLagMonitor : BackgroundService
     private static readonly ObservableGauge<double> LagTime = EventSourcingDiagnostics.Meter.CreateObservableGauge(
         "eventsourcing.follower.lag.time", () => Running.Keys.SelectMany(monitor => monitor.Measure(seconds: true)),
         "s", "Seconds since the follower was last read at the head of the log (0 while it is there).");
+
+    private static readonly ObservableGauge<long> RebuildRemaining = EventSourcingDiagnostics.Meter.CreateObservableGauge(
+        "eventsourcing.rebuild.remaining", () => Running.Keys.SelectMany(monitor => monitor.MeasureRebuilds()),
+        "{event}", "Events a projection's rebuild has still to apply before it reaches the head of the log (while one is under way or interrupted).");
 
     private readonly ProjectionStatusReader _projections;
     private readonly ReactorStatusReader _reactors;
@@ -48,7 +53,11 @@ internal sealed partial class FollowerLagMonitor : BackgroundService
     }
 
     /// <summary>One follower as last read.</summary>
-    private sealed record Reading(string Name, string Kind, long Lag, double Seconds);
+    private sealed record Reading(string Name, string Kind, long Lag, double Seconds)
+    {
+        /// <summary>Events a rebuild has still to apply, while one is under way.</summary>
+        public long? Rebuilding { get; init; }
+    }
 
     /// <summary>Reads every follower's lag now (what the loop does each interval).</summary>
     internal async Task RefreshAsync(CancellationToken cancellationToken)
@@ -59,7 +68,10 @@ internal sealed partial class FollowerLagMonitor : BackgroundService
         {
             if (status.Lifecycle == "async")
             {
-                readings.Add(Read(status.Name, Telemetry.Projection, status.Lag, now));
+                readings.Add(Read(status.Name, Telemetry.Projection, status.Lag, now) with
+                {
+                    Rebuilding = status.RebuildPosition is { } rebuilt ? Math.Max(0, status.Head - rebuilt) : null,
+                });
             }
         }
 
@@ -81,7 +93,7 @@ internal sealed partial class FollowerLagMonitor : BackgroundService
             var failures = 0;
             do
             {
-                if (!Lag.Enabled && !LagTime.Enabled)
+                if (!Lag.Enabled && !LagTime.Enabled && !RebuildRemaining.Enabled)
                 {
                     continue; // nobody listens: no reads
                 }
@@ -133,6 +145,11 @@ internal sealed partial class FollowerLagMonitor : BackgroundService
             seconds ? reading.Seconds : reading.Lag,
             new KeyValuePair<string, object?>(Telemetry.FollowerName, reading.Name),
             new KeyValuePair<string, object?>(Telemetry.FollowerKind, reading.Kind)));
+
+    private IEnumerable<Measurement<long>> MeasureRebuilds() =>
+        _readings.Where(reading => reading.Rebuilding is not null).Select(reading => new Measurement<long>(
+            reading.Rebuilding!.Value,
+            new KeyValuePair<string, object?>(Telemetry.FollowerName, reading.Name)));
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reading the lag of projections and reactors for their gauges failed; trying again each interval")]
     private static partial void LogReadFailed(ILogger logger, Exception exception);

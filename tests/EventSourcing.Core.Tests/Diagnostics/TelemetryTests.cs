@@ -141,6 +141,39 @@ public sealed class TelemetryTests
     }
 
     [Fact]
+    public async Task A_rebuild_s_remaining_events_are_measured_while_it_runs_and_no_longer_once_it_is_done()
+    {
+        using var telemetry = new TelemetryCollector();
+        var projection = new CounterProjection();
+        await using var host = await ProjectionHost.StartAsync(
+            es =>
+            {
+                Counters.Register(es);
+                es.AddProjection(projection);
+            },
+            configureServices: services => services.Configure<TelemetryOptions>(o => o.LagInterval = TimeSpan.FromMilliseconds(50)));
+        var commands = host.Services.GetRequiredService<ICommandSender>();
+        CommandResult last = null!;
+        for (var i = 0; i < 3; i++)
+        {
+            last = await commands.SendAsync(new BumpCounter(Guid.NewGuid().ToString("N")), Ct);
+        }
+
+        await host.WaitForAsync(last.Position, CounterProjection.ProjectionName);
+        projection.Gate.Reset();
+        var rebuild = host.Rebuilder.RebuildAsync(CounterProjection.ProjectionName, progress: null, Ct);
+
+        await UntilAsync(() => Task.FromResult(Remaining(telemetry) >= 3));
+        projection.Gate.Set();
+        var rebuilt = await rebuild;
+        await UntilAsync(() => Task.FromResult(Remaining(telemetry) is null));
+
+        Assert.Equal(last.Position, rebuilt.Position);
+        Assert.Equal(3, telemetry.Of("eventsourcing.rebuild.events", "eventsourcing.follower.name", CounterProjection.ProjectionName).Sum(m => m.Value));
+        Assert.Single(telemetry.Spans, s => s.DisplayName == $"rebuild {CounterProjection.ProjectionName}");
+    }
+
+    [Fact]
     public async Task No_span_measurement_or_log_line_holds_a_personal_value()
     {
         using var telemetry = new TelemetryCollector();
@@ -186,6 +219,17 @@ public sealed class TelemetryTests
 
     private static long Conflicts(TelemetryCollector telemetry) =>
         (long)telemetry.Of("eventsourcing.command.conflicts", "eventsourcing.command.type", "BumpCounterSlowly").Sum(m => m.Value);
+
+    /// <summary>What the rebuild gauge reads now for the counters' projection: nothing when no rebuild is under way.</summary>
+    private static double? Remaining(TelemetryCollector telemetry)
+    {
+        var before = telemetry.Measurements.Count;
+        telemetry.ReadGauges();
+        return telemetry.Measurements.Skip(before)
+            .Where(m => m.Instrument == "eventsourcing.rebuild.remaining" && m.Tags.Any(t => t is { Key: "eventsourcing.follower.name", Value: CounterProjection.ProjectionName }))
+            .Select(m => (double?)m.Value)
+            .LastOrDefault();
+    }
 
     /// <summary>The gauge's latest value for the counters' projection, read now.</summary>
     private static double Gauge(TelemetryCollector telemetry, string instrument)
