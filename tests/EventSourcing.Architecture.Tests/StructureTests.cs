@@ -12,9 +12,9 @@ public sealed class StructureTests
 {
     /// <summary>
     /// Core's folders (one namespace each), in the order they may use each other: a folder uses only those before it.
-    /// Diagnostics → Privacy → Events → Storage → Commands → Deciders → Erasure → Projections → Reactors → Hosting.
+    /// Diagnostics → Privacy → Events → Storage → Commands → Deciders → Erasure → Projections → Reactors → Forwarding → Hosting.
     /// </summary>
-    public static readonly string[] CoreLayers = ["Diagnostics", "Privacy", "Events", "Storage", "Commands", "Deciders", "Erasure", "Projections", "Reactors", "Hosting"];
+    public static readonly string[] CoreLayers = ["Diagnostics", "Privacy", "Events", "Storage", "Commands", "Deciders", "Erasure", "Projections", "Reactors", "Forwarding", "Hosting"];
 
     private static readonly Assembly Core = typeof(IEventStore).Assembly;
 
