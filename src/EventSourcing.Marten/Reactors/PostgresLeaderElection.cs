@@ -41,6 +41,16 @@ internal sealed partial class PostgresLeaderElection : ILeaderElection
 
     private const string ApplicationPrefix = "es-leader ";
 
+    /// <summary>The application name of the session by which a process says it handed its leadership over (see <see cref="HandoverGrace"/>).</summary>
+    private const string HandoverPrefix = "es-handover ";
+
+    /// <summary>
+    /// How long a process that lets go of a leadership on purpose (stopping) keeps a session named
+    /// <c>es-handover {node}</c>: the process taking over sees it and does not fence a process that is shutting down in
+    /// order. Longer than the others' election interval, so that the next of them to try finds it.
+    /// </summary>
+    internal static readonly TimeSpan HandoverGrace = TimeSpan.FromSeconds(5);
+
     private readonly SessionConnections _connections;
     private readonly ILogger _logger;
     private readonly TimeProvider _timeProvider;
@@ -88,7 +98,7 @@ internal sealed partial class PostgresLeaderElection : ILeaderElection
                 {
                     if (_lastLeaders.TryRemove(follower, out var previous) && previous != Node)
                     {
-                        await FenceAsync(connection, follower, previous, cancellationToken).ConfigureAwait(false);
+                        await FenceAsync(connection, follower, previous, cancellationToken).ConfigureAwait(false); // unless it handed over
                     }
 
                     return new Leadership(this, connection, follower);
@@ -122,25 +132,78 @@ internal sealed partial class PostgresLeaderElection : ILeaderElection
         "select pg_advisory_unlock(@space, @key); reset application_name; reset idle_session_timeout",
         parameters => parameters.AddRange(new[] { new NpgsqlParameter("space", LockSpace), new NpgsqlParameter("key", Key(follower)) }));
 
-    /// <summary>Ends the sessions of <paramref name="previous"/> (frozen, dead or cut off), whose locks would stop this leader and the views.</summary>
+    /// <summary>
+    /// Ends the sessions of <paramref name="previous"/> (frozen, dead or cut off), whose locks would stop this leader and
+    /// the views; nothing when it handed its leadership over on purpose (a session of its named <c>es-handover</c>): a
+    /// process stopping in order lets go of its locks itself, and ending its sessions under it would only fail its shutdown.
+    /// </summary>
     private async Task FenceAsync(NpgsqlConnection connection, string follower, string previous, CancellationToken cancellationToken)
     {
         var command = new NpgsqlCommand(
             """
-            select count(*) from (
-              select pg_terminate_backend(pid) from pg_stat_activity
-              where datname = current_database() and pid <> pg_backend_pid() and application_name = @node) ended
+            select case when exists (select 1 from pg_stat_activity where datname = current_database() and application_name = @handover)
+              then -1
+              else (select count(*) from (
+                select pg_terminate_backend(pid) from pg_stat_activity
+                where datname = current_database() and pid <> pg_backend_pid() and application_name = @node) ended)
+            end
             """,
             connection)
         {
-            Parameters = { new("node", previous) },
+            Parameters = { new("node", previous), new("handover", HandoverName(previous)) },
         };
         await using var dispose = command.ConfigureAwait(false);
         var ended = (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-        if (ended > 0)
+        if (ended < 0)
+        {
+            LogHandedOver(_logger, follower, previous);
+        }
+        else if (ended > 0)
         {
             LogFenced(_logger, follower, previous, ended);
         }
+    }
+
+    /// <summary>
+    /// Lets go of the lock of <paramref name="follower"/> on purpose: the session is renamed <c>es-handover {node}</c> in
+    /// the same statement, and kept for <see cref="HandoverGrace"/> before its settings are reset and it goes back to the
+    /// pool, so the process taking over knows not to fence this one.
+    /// </summary>
+    private async Task HandOverAsync(NpgsqlConnection connection, string follower)
+    {
+        try
+        {
+            var command = new NpgsqlCommand(
+                "select pg_advisory_unlock(@space, @key), set_config('application_name', @handover, false), set_config('idle_session_timeout', '0', false)",
+                connection)
+            {
+                Parameters = { new("space", LockSpace), new("key", Key(follower)), new("handover", HandoverName(Node)) },
+                CommandTimeout = 5,
+            };
+            await using (command.ConfigureAwait(false))
+            {
+                await command.ExecuteNonQueryAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception exception) when (exception is NpgsqlException or TimeoutException or InvalidOperationException)
+        {
+            await ReleaseAsync(connection, follower).ConfigureAwait(false); // the session is gone or unusable: as before
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await Task.Delay(HandoverGrace, _timeProvider).ConfigureAwait(false);
+                await _connections.ReleaseAsync(connection, "reset application_name; reset idle_session_timeout").ConfigureAwait(false);
+            }
+            catch (Exception exception)
+            {
+                LogHandoverCleanupFailed(_logger, exception, follower); // the process is stopping: its connections close with it
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+        });
     }
 
     public async Task<string?> FindLeaderAsync(string follower, CancellationToken cancellationToken = default)
@@ -163,16 +226,22 @@ internal sealed partial class PostgresLeaderElection : ILeaderElection
         return holder is null ? null : holder.StartsWith(ApplicationPrefix, StringComparison.Ordinal) ? holder[ApplicationPrefix.Length..] : holder;
     }
 
-    private static string ApplicationName(string node)
-    {
-        var name = ApplicationPrefix + node;
-        return name.Length <= 63 ? name : name[..63]; // PostgreSQL keeps 63 bytes of it
-    }
+    private static string ApplicationName(string node) => Truncated(ApplicationPrefix + node);
+
+    private static string HandoverName(string node) => Truncated(HandoverPrefix + node);
+
+    private static string Truncated(string name) => name.Length <= 63 ? name : name[..63]; // PostgreSQL keeps 63 bytes of it
 
     private static int Key(string follower) => BitConverter.ToInt32(SHA256.HashData(Encoding.UTF8.GetBytes(follower)).AsSpan(0, 4));
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Taking {Follower} over from {Previous}, which stopped leading it: ended its {Count} sessions")]
     private static partial void LogFenced(ILogger logger, string follower, string previous, long count);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Giving back the session that handed {Follower} over failed")]
+    private static partial void LogHandoverCleanupFailed(ILogger logger, Exception exception, string follower);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Taking {Follower} over from {Previous}, which handed it over")]
+    private static partial void LogHandedOver(ILogger logger, string follower, string previous);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The connection holding the leadership of {Follower} is gone; giving the leadership up")]
     private static partial void LogLost(ILogger logger, Exception exception, string follower);
@@ -204,7 +273,10 @@ internal sealed partial class PostgresLeaderElection : ILeaderElection
             await _keepalive.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
 #pragma warning restore VSTHRD003
             // Let go before the connection goes back to the pool: an idle pooled session would keep the lock and the settings.
-            await _election.ReleaseAsync(_connection, _follower).ConfigureAwait(false);
+            // On purpose (not lost): say so to the process that takes over, so that it does not fence this one.
+            await (_lost.IsCancellationRequested
+                ? _election.ReleaseAsync(_connection, _follower)
+                : _election.HandOverAsync(_connection, _follower)).ConfigureAwait(false);
             _stop.Dispose();
             _lost.Dispose();
         }

@@ -58,8 +58,7 @@ public sealed class LoggedErrorsTests(PostgresFixture postgres, ITestOutputHelpe
                 Assert.True(await status.WaitForAsync(ReactorNodes.Reactor, head, TimeSpan.FromSeconds(60), Ct), $"The reactor did not pass {head} within a minute.");
             }
 
-            // While both nodes run. Stopping them is left out: the node that takes the reactor over ends the stopping
-            // node's sessions (docs/reactors.md), and Marten's daemon there logs an error releasing its lock.
+            // While both nodes run (stopping one is the next test's).
             lines = [.. logsA.Lines.Select(line => $"[node-a] {line}").Concat(logsB.Lines.Select(line => $"[node-b] {line}"))];
         }
 
@@ -67,6 +66,39 @@ public sealed class LoggedErrorsTests(PostgresFixture postgres, ITestOutputHelpe
         var errors = lines.Where(line => line.Split(' ', 3)[1] is "Error" or "Critical").ToList();
         output.WriteLine($"{conflicts} conflicts retried; {errors.Count} error entries");
         Assert.True(conflicts > 0, "no conflict happened: the test proves nothing");
+        Assert.True(errors.Count == 0, string.Join(Environment.NewLine, errors.Select(line => line.Length > 3000 ? line[..3000] : line)));
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task A_node_that_stops_in_order_hands_its_reactor_over_unfenced_and_neither_node_logs_an_error()
+    {
+        var ledger = new ReactionLedger();
+        var logs = new Dictionary<string, LogCollector> { ["node-a"] = new(), ["node-b"] = new() };
+        await using var nodes = await new PostgresStore(postgres).StartNodesAsync(0, Guarantee.Setup);
+        var apps = new Dictionary<string, ReservationsApp>
+        {
+            ["node-a"] = await nodes.StartNodeAsync(ReactorNodes.Setup("node-a", 100, ledger, logs["node-a"])),
+            ["node-b"] = await nodes.StartNodeAsync(ReactorNodes.Setup("node-b", 100, ledger, logs["node-b"])),
+        };
+        using (var client = apps["node-a"].CreateClient())
+        {
+            await client.WaitForOutcomeAsync(await client.PlaceAcceptedAsync(Bodies.Valid(Bodies.UniqueDay())));
+        }
+
+        var leader = (await ReactorNodes.StatusAsync(apps["node-a"])).Node!;
+        var taker = leader == "node-a" ? "node-b" : "node-a";
+        await apps[leader].DisposeAsync(); // stops in order: its reactor lets go of the leadership, then its daemon and store
+
+        await Eventually.Async(() => ReactorNodes.StatusAsync(apps[taker]), s => s.Node == taker && s.State == ReactorStates.Running, $"{taker} running the reactor");
+        using (var client = apps[taker].CreateClient())
+        {
+            Assert.Equal("confirmed", (await client.WaitForOutcomeAsync(await client.PlaceAcceptedAsync(Bodies.Valid(Bodies.UniqueDay())))).Status);
+        }
+
+        var lines = logs.SelectMany(pair => pair.Value.Lines.Select(line => $"[{pair.Key}] {line}")).ToList();
+        var errors = lines.Where(line => line.Split(' ', 3)[1] is "Error" or "Critical").ToList();
+        Assert.Contains(logs[taker].Lines, line => line.Contains($"over from {leader}, which handed it over", StringComparison.Ordinal));
+        Assert.DoesNotContain(logs[taker].Lines, line => line.Contains("ended its", StringComparison.Ordinal));
         Assert.True(errors.Count == 0, string.Join(Environment.NewLine, errors.Select(line => line.Length > 3000 ? line[..3000] : line)));
     }
 }
