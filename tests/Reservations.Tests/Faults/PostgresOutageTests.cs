@@ -70,7 +70,11 @@ public sealed class PostgresOutageTests
         ]);
 
         verdict.AssertNothingWrong();
-        Assert.All(outcomes, o => Assert.True(o.Status is 200 or 202 or 503 && o.Latency <= Bound, $"{o.Kind} sent at {o.Sent} answered {o.Answer} after {o.Latency}"));
+        // Besides 503 while it lasts: a read that waited for its view (atLeast) and did not see it in time answers 404 with
+        // Retry-After, as documented (docs/api.md); just after the outage the views are still catching up.
+        Assert.All(outcomes, o => Assert.True(
+            (o.Status is 200 or 202 or 503 || (o.Kind == Outcome.ReadReservation && o.Status == 404 && o.RetryAfter && o.Answered >= restarting)) && o.Latency <= Bound,
+            $"{o.Kind} sent at {o.Sent} answered {o.Answer} after {o.Latency}"));
         Assert.True(outage.Count >= answers, $"only {outage.Count} requests were answered while PostgreSQL was down");
         Assert.All(outage, o => Assert.True(IsUnavailableProblem(o), $"{o.Kind} during the outage answered {o.Status} {o.ContentType}, Retry-After: {o.RetryAfter}"));
         Assert.All(probes, p => Assert.True(p.Status == HttpStatusCode.ServiceUnavailable && p.Problem && p.RetryAfter && p.Latency <= Bound, $"{p.Path} during the outage answered {(int)p.Status} after {p.Latency}, problem: {p.Problem}, Retry-After: {p.RetryAfter}"));
