@@ -32,6 +32,9 @@ internal static class Telemetry
     /// <inheritdoc cref="Projection"/>
     public const string Reactor = "reactor";
 
+    /// <inheritdoc cref="Projection"/>
+    public const string Forwarder = "forwarder";
+
     /// <summary>Buckets for durations of commands and appends, in seconds: from 0.1 ms to 10 s.</summary>
     private static readonly double[] DurationBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -62,6 +65,9 @@ internal static class Telemetry
 
     public static readonly Counter<long> KeyLookups = Meter.CreateCounter<long>(
         "eventsourcing.key_cache.lookups", "{lookup}", "Lookups of subjects' data keys in this process's cache, hits and misses.");
+
+    public static readonly Counter<long> ForwardedEvents = Meter.CreateCounter<long>(
+        "eventsourcing.forwarded.events", "{event}", "Events the broker acknowledged from the forwarder.");
 
     public static readonly Counter<long> Forgets = Meter.CreateCounter<long>(
         "eventsourcing.forgets", "{subject}", "Data subjects forgotten (their keys deleted).");

@@ -178,6 +178,40 @@ public sealed class EventSourcingBuilder
         return this;
     }
 
+    /// <summary>
+    /// Forwards the log to a broker through the registered <see cref="Forwarding.IEventTransport"/> (for example
+    /// <c>AddNatsTransport</c> of <c>EventSourcing.Nats</c>): a follower of the log that runs as a reactor (one process at
+    /// a time, checkpointed, with failover), publishing pages of events in log order and moving its checkpoint only past
+    /// what the broker acknowledged. One forwarder per application. See docs/forwarding.md.
+    /// </summary>
+    public EventSourcingBuilder AddForwarder(Action<Forwarding.ForwarderOptions>? configure = null)
+    {
+        var options = new Forwarding.ForwarderOptions();
+        configure?.Invoke(options);
+        options.Validate();
+        if (Reactors.Any(r => r.ReactorType == typeof(Forwarding.ForwardingReactor)))
+        {
+            throw new InvalidOperationException("A forwarder is registered already: an application has one.");
+        }
+
+        var reactorOptions = new Reactors.ReactorOptions
+        {
+            MaxAttempts = options.MaxAttempts,
+            OnPoisonEvent = options.OnPoisonEvent,
+            CheckpointEvery = int.MaxValue, // by time only: a page is committed as a whole, and often enough by the interval
+            CheckpointInterval = options.CheckpointInterval,
+        };
+        reactorOptions.Validate(options.Name);
+        Services.AddSingleton<Reactors.Reactor>(provider => new Forwarding.ForwardingReactor(
+            options,
+            provider.GetService<Forwarding.IEventTransport>() ?? throw new InvalidOperationException(
+                "AddForwarder needs a transport to publish through: register an IEventTransport (for example AddNatsTransport of EventSourcing.Nats)."),
+            provider.GetRequiredService<Events.IEventSerializer>(),
+            provider.GetRequiredService<Privacy.PersonalDataProtector>()));
+        Reactors.Add(new Reactors.ReactorRegistration(typeof(Forwarding.ForwardingReactor), reactorOptions));
+        return this;
+    }
+
     /// <summary>Names this process in status reports (default: machine name and process id).</summary>
     public EventSourcingBuilder SetNodeName(string name)
     {

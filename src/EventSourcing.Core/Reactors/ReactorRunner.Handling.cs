@@ -39,11 +39,11 @@ internal sealed partial class ReactorRunner
             {
                 throw;
             }
-            catch (EventStoreUnavailableException exception)
+            catch (Exception exception) when (ReactorOutages.IsOutage(reactor, exception))
             {
                 progress.Retrying();
                 var pause = FollowerRetry.Pause(++outage);
-                LogStoreAway(_logger, exception, reactor.Name, envelope.Position, pause);
+                LogAway(exception, reactor.Name, envelope.Position, pause);
                 await Task.Delay(pause, timeProvider, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception exception)
@@ -68,6 +68,73 @@ internal sealed partial class ReactorRunner
             }
         }
     }
+
+    /// <summary>
+    /// Handles a whole page with a <see cref="PageReactor"/>: true once it did; false when the page kept failing
+    /// (<see cref="ReactorOptions.MaxAttempts"/> times), to be handled event by event, or holds an event that cannot be read.
+    /// An outage is waited out and tried again without counting.
+    /// </summary>
+    private async Task<bool> HandlePageAsync(PageReactor reactor, ReactorOptions options, IReadOnlyList<EventEnvelope> events, ReactorProgress progress, CancellationToken cancellationToken)
+    {
+        if (events.Any(e => e.Data is UnreadableEvent))
+        {
+            return false;
+        }
+
+        var (attempt, outage) = (1, 0);
+        while (true)
+        {
+            try
+            {
+                await reactor.ReactToPageAsync(events, cancellationToken).ConfigureAwait(false);
+                progress.Healthy();
+                return true;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (Exception exception) when (ReactorOutages.IsOutage(reactor, exception))
+            {
+                progress.Retrying();
+                var pause = FollowerRetry.Pause(++outage);
+                LogAway(exception, reactor.Name, events[0].Position, pause);
+                await Task.Delay(pause, timeProvider, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception exception)
+            {
+                if (attempt >= options.MaxAttempts)
+                {
+                    LogPageFailed(_logger, exception, reactor.Name, events[0].Position, events[^1].Position, attempt);
+                    return false;
+                }
+
+                progress.Retrying();
+                var pause = FollowerRetry.Pause(attempt);
+                LogAttemptFailed(_logger, exception, reactor.Name, events[0].Position, events[0].EventType, attempt, options.MaxAttempts, pause);
+                await Task.Delay(pause, timeProvider, cancellationToken).ConfigureAwait(false);
+                attempt++;
+            }
+        }
+    }
+
+    private void LogAway(Exception exception, string reactor, long position, TimeSpan pause)
+    {
+        if (exception is EventStoreUnavailableException)
+        {
+            LogStoreAway(_logger, exception, reactor, position, pause);
+        }
+        else
+        {
+            LogTargetAway(_logger, exception, reactor, position, pause);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reactor {Reactor} cannot reach what it sends to at position {Position}; trying again in {Pause}")]
+    private static partial void LogTargetAway(ILogger logger, Exception exception, string reactor, long position, TimeSpan pause);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reactor {Reactor} failed {Attempts} times on the page of positions {From} to {To}; handling its events one by one")]
+    private static partial void LogPageFailed(ILogger logger, Exception exception, string reactor, long from, long to, int attempts);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Reactor {Reactor} skipped the event at position {Position} ('{EventType}' in stream '{StreamId}'): it cannot be read; it is kept as a dead letter")]
     private static partial void LogUnreadable(ILogger logger, Exception exception, string reactor, long position, string eventType, string streamId);

@@ -151,7 +151,9 @@ internal sealed partial class ReactorRunner(
                     }
 
                     var page = pages.Current;
-                    foreach (var envelope in page.Events)
+                    var handled = reactor is PageReactor paged && page.Events.Count > 0
+                        && await HandlePageAsync(paged, options, page.Events, progress, replayed.Token).ConfigureAwait(false);
+                    foreach (var envelope in handled ? Array.Empty<EventEnvelope>() : page.Events)
                     {
                         if (!await HandleAsync(reactor, options, name, envelope, checkpoint, progress, replayed.Token).ConfigureAwait(false))
                         {
@@ -164,6 +166,14 @@ internal sealed partial class ReactorRunner(
                         if (checkpoint.Due)
                         {
                             await CommitAsync(name, checkpoint, progress, replayed.Token).ConfigureAwait(false);
+                        }
+                    }
+
+                    if (handled)
+                    {
+                        foreach (var envelope in page.Events)
+                        {
+                            checkpoint.Handled(envelope.Position);
                         }
                     }
 
