@@ -163,13 +163,21 @@ public sealed class NatsJetStreamTransport : IEventTransport, IAsyncDisposable
             await batch.CancelAsync().ConfigureAwait(false);
         }
 
-        try
+        // Every acknowledgement awaited (each bounded by the ack timeout), so no slot stays taken; the first failure wins.
+        foreach (var acknowledgement in acknowledgements)
         {
-            await Task.WhenAll(acknowledgements).ConfigureAwait(false);
-        }
-        catch (Exception exception) when (failure is null)
-        {
-            failure = exception;
+            try
+            {
+                await acknowledgement.ConfigureAwait(false);
+            }
+            catch (Exception exception)
+            {
+                failure ??= exception;
+                if (exception is not OperationCanceledException && failure is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+                {
+                    failure = exception;   // the cause, rather than the cancellation it led to
+                }
+            }
         }
 
         if (failure is not null)

@@ -104,7 +104,15 @@ internal sealed class NatsLink : IAsyncDisposable
     {
         await _broken.CancelAsync().ConfigureAwait(false);
         _connection.ConnectionDisconnected -= OnDisconnectedAsync;
-        await _connection.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            await _connection.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is NatsException or OperationCanceledException or ObjectDisposedException or IOException)
+        {
+            // Closing a connection whose socket is gone can time out: it is closed all the same.
+        }
+
         try
         {
 #pragma warning disable VSTHRD003 // the reader is this link's own task
