@@ -191,9 +191,8 @@ public abstract class EventTransportContract : IAsyncDisposable
     {
         var transport = await Transport();
         var events = Events(5_000, 20);
+        await transport.PublishAsync(events[..100], Ct);   // connected, so the cancellation falls while publishing
         using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        var firstAcknowledged = transport.PublishAsync(events.Take(100).ToList(), Ct);
-        await firstAcknowledged;
         cancellation.CancelAfter(TimeSpan.FromMilliseconds(1));
 
         try
