@@ -1,6 +1,7 @@
 using System.Reflection;
 using EventSourcing.Cli;
 using EventSourcing.Marten.Hosting;
+using EventSourcing.Nats;
 using EventSourcing.OpenTelemetry;
 using EventSourcing.Storage;
 using EventSourcing.Testing.Contracts.Storage;
@@ -15,6 +16,7 @@ internal static class Packages
     [
         typeof(IEventStore).Assembly,
         typeof(MartenEventSourcingExtensions).Assembly,
+        typeof(NatsJetStreamTransport).Assembly,
         typeof(FollowersCommand).Assembly,
         typeof(EventSourcingInstrumentation).Assembly,
         typeof(DeciderSpecification).Assembly,

@@ -3,7 +3,7 @@ namespace EventSourcing.Docs.Tests;
 /// <summary>
 /// Every ```csharp block of README.md and docs/*.md is compiled: it appears, line for line (each line trimmed, blank
 /// lines dropped), in a file the build compiles: the library's, the sample's or the shared test domain's own code when
-/// the doc shows it as it is (or the in-memory store's derivations of the contract suites), else a file under Snippets/ that puts it in code that compiles. A block edited in a doc
+/// the doc shows it as it is (or the in-memory store's and the NATS transport's derivations of the contract suites), else a file under Snippets/ that puts it in code that compiles. A block edited in a doc
 /// without its source fails here; a source that stops compiling fails the build.
 /// </summary>
 public sealed class SnippetTests
@@ -11,7 +11,7 @@ public sealed class SnippetTests
     private const string SnippetFolder = "tests/EventSourcing.Docs.Tests/Snippets";
 
     /// <summary>Compiled code a doc may show as it is, with no copy under Snippets/.</summary>
-    private static readonly string[] SourceFolders = ["src", "samples", "tests/EventSourcing.Tests.Shared", "tests/EventSourcing.Core.Tests"];
+    private static readonly string[] SourceFolders = ["src", "samples", "tests/EventSourcing.Tests.Shared", "tests/EventSourcing.Core.Tests", "tests/EventSourcing.Nats.Tests"];
 
     private static readonly string[] CSharpInfos = ["csharp", "cs", "c#"];
 

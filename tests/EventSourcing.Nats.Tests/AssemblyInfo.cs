@@ -1,0 +1,3 @@
+using EventSourcing.Nats.Tests;
+
+[assembly: AssemblyFixture(typeof(NatsFixture))]
