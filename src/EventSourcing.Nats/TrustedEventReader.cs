@@ -20,10 +20,23 @@ public sealed class TrustedEventReader(IEventSerializer serializer, PersonalData
     /// <returns>The event, its personal values decrypted or erased.</returns>
     /// <exception cref="UnknownEventTypeException">The consumer has not registered the event's type.</exception>
     /// <exception cref="EventDeserializationException">The body does not fit the type.</exception>
-    public async Task<DeserializedEvent> ReadAsync(ReceivedEvent @event, CancellationToken cancellationToken = default)
+    public Task<DeserializedEvent> ReadAsync(ReceivedEvent @event, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(@event);
-        await protector.PrepareReadAsync([@event.Data], cancellationToken).ConfigureAwait(false);
-        return serializer.Deserialize(@event.EventType, @event.Data.Span);
+        return ReadAsync(@event.EventType, @event.Data, cancellationToken);
+    }
+
+    /// <summary>Loads the keys the body's personal values need, then reads it as the type registered under <paramref name="eventType"/>.</summary>
+    /// <param name="eventType">The stored type name (the <c>es-event-type</c> header).</param>
+    /// <param name="data">The event's JSON, as the transport published it.</param>
+    /// <param name="cancellationToken">Cancels loading the keys.</param>
+    /// <returns>The event, its personal values decrypted or erased.</returns>
+    /// <exception cref="UnknownEventTypeException">The consumer has not registered the event's type.</exception>
+    /// <exception cref="EventDeserializationException">The body does not fit the type.</exception>
+    public async Task<DeserializedEvent> ReadAsync(string eventType, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(eventType);
+        await protector.PrepareReadAsync([data], cancellationToken).ConfigureAwait(false);
+        return serializer.Deserialize(eventType, data.Span);
     }
 }
