@@ -1,3 +1,5 @@
+using EventSourcing.Events;
+using EventSourcing.Privacy;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -12,7 +14,7 @@ public static class NatsConsumerServiceCollectionExtensions
     /// Registers a <see cref="NatsEventConsumer"/> that runs from the host's start until it stops, handing each event to
     /// a <typeparamref name="THandler"/> resolved in a scope of its own. Also registers, unless registered already, an
     /// <see cref="InMemoryProcessedEvents"/> as the <see cref="IProcessedEvents"/> (register a durable one first for a
-    /// handler with side effects) and a <see cref="TrustedEventReader"/> (usable when the container has
+    /// handler with side effects) and a <see cref="TrustedEventReader"/> (resolvable once the container has
     /// <c>AddEventSourcing</c>). The options are checked here.
     /// </summary>
     /// <typeparam name="THandler">The handler; registered scoped unless registered already.</typeparam>
@@ -29,7 +31,10 @@ public static class NatsConsumerServiceCollectionExtensions
         options.Validate();
         services.TryAddScoped<THandler>();
         services.TryAddSingleton<IProcessedEvents, InMemoryProcessedEvents>();
-        services.TryAddSingleton<TrustedEventReader>();
+        services.TryAddSingleton(provider => new TrustedEventReader(
+            provider.GetService<IEventSerializer>() ?? throw new InvalidOperationException(
+                "TrustedEventReader reads through the library's serializer and key store: call AddEventSourcing, with the event types and the key store and master key of the application that wrote the log."),
+            provider.GetRequiredService<PersonalDataProtector>()));
         services.AddSingleton<IHostedService>(provider => new ConsumerService(new NatsEventConsumer(
             options,
             async (received, cancellationToken) =>
