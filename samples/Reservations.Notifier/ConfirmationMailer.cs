@@ -17,6 +17,8 @@ public sealed partial class ConfirmationMailer(
     TimeProvider timeProvider,
     ILogger<ConfirmationMailer> logger) : IReceivedEventProcessor
 {
+    private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
+
     public async Task HandleAsync(ReceivedEvent received, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(received);
@@ -34,7 +36,7 @@ public sealed partial class ConfirmationMailer(
         var placement = await reader.ReadAsync(body, cancellationToken);
         Directory.CreateDirectory(outbox);
         var temporary = Path.Combine(outbox, $".{reservation}.{Guid.NewGuid():N}.tmp");
-        await File.WriteAllTextAsync(temporary, Compose(placement, received), Encoding.UTF8, cancellationToken);
+        await File.WriteAllTextAsync(temporary, Compose(placement, received), Utf8, cancellationToken);
         try
         {
             File.Move(temporary, path, overwrite: false);
@@ -53,9 +55,9 @@ public sealed partial class ConfirmationMailer(
         var to = placement.Access switch
         {
             PersonalDataAccess.Sealed => $"guest {placement.GuestId} (name and address sealed: the notifier does not share the API's key store)",
-            _ => $"{placement.GuestName} <{placement.GuestEmail}>",
+            _ => $"{OneLine(placement.GuestName)} <{OneLine(placement.GuestEmail)}>",
         };
-        var greeting = placement.Access == PersonalDataAccess.Sealed ? "Dear guest" : $"Dear {placement.GuestName}";
+        var greeting = placement.Access == PersonalDataAccess.Sealed ? "Dear guest" : $"Dear {OneLine(placement.GuestName)}";
         var text = new StringBuilder()
             .Append(CultureInfo.InvariantCulture, $"From: {options.Value.From}\n")
             .Append(CultureInfo.InvariantCulture, $"To: {to}\n")
@@ -70,6 +72,9 @@ public sealed partial class ConfirmationMailer(
             .Append(CultureInfo.InvariantCulture, $"Reservation {placement.Id}.\n");
         return text.ToString();
     }
+
+    /// <summary>A value on one line: a line break in a name cannot add a header to the e-mail.</summary>
+    private static string OneLine(string? value) => string.Concat((value ?? string.Empty).Select(c => char.IsControl(c) ? ' ' : c));
 
     [LoggerMessage(Level = LogLevel.Information, Message = "E-mail for the confirmed reservation {Reservation} written to {Path} (personal data: {Access}); nothing was sent")]
     private static partial void LogWritten(ILogger logger, string reservation, string path, PersonalDataAccess access);
