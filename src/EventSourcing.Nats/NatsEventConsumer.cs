@@ -65,7 +65,8 @@ public sealed partial class NatsEventConsumer
 
     /// <summary>
     /// Consumes until <paramref name="cancellationToken"/> is cancelled, then returns. A server or stream that cannot be
-    /// reached is waited for (a warning logged, tried again after <see cref="NatsConsumerOptions.ReconnectDelay"/>).
+    /// reached, or any other failure outside the handler (an acknowledgement, the <see cref="IProcessedEvents"/>), is
+    /// waited out: a warning logged, consuming started again after <see cref="NatsConsumerOptions.ReconnectDelay"/>.
     /// </summary>
     /// <param name="cancellationToken">Stops consuming.</param>
     /// <returns>A task that completes once the consumer has stopped.</returns>
@@ -91,9 +92,11 @@ public sealed partial class NatsEventConsumer
             {
                 return;
             }
-            catch (Exception exception) when (exception is NatsException or TimeoutException or IOException or OperationCanceledException)
+#pragma warning disable CA1031 // whatever failed (the server, the stream, the processed-events store), the consumer tries again
+            catch (Exception exception)
+#pragma warning restore CA1031
             {
-                LogUnavailable(_logger, exception, _options.DurableName, _options.Url, _options.ReconnectDelay.TotalSeconds);
+                LogUnavailable(_logger, exception, _options.DurableName, _options.ReconnectDelay.TotalSeconds);
                 try
                 {
                     await Task.Delay(_options.ReconnectDelay, cancellationToken).ConfigureAwait(false);
@@ -156,8 +159,7 @@ public sealed partial class NatsEventConsumer
             return;
         }
 
-        if ((_eventTypes is not null && !_eventTypes.Contains(received.EventType))
-            || await _processed.ContainsAsync(received.EventId, cancellationToken).ConfigureAwait(false))
+        if (_eventTypes is not null && !_eventTypes.Contains(received.EventType))
         {
             await AckAsync(message, cancellationToken).ConfigureAwait(false);
             return;
@@ -165,12 +167,18 @@ public sealed partial class NatsEventConsumer
 
         try
         {
+            if (await _processed.ContainsAsync(received.EventId, cancellationToken).ConfigureAwait(false))
+            {
+                await AckAsync(message, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
             await _handler(received, cancellationToken).ConfigureAwait(false);
             await _processed.AddAsync(received.EventId, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            await message.NakAsync(cancellationToken: CancellationToken.None).ConfigureAwait(false); // handed back: delivered again at once
+            await HandBackAsync(message).ConfigureAwait(false);
             throw;
         }
         catch (Exception exception)
@@ -192,6 +200,19 @@ public sealed partial class NatsEventConsumer
         await AckAsync(message, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Hands the event back on a stop, so that JetStream delivers it again at once rather than after the ack wait.</summary>
+    private static async Task HandBackAsync(INatsJSMsg<byte[]> message)
+    {
+        try
+        {
+            await message.NakAsync(cancellationToken: CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is NatsException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The connection is gone: JetStream delivers the event again once the ack wait has passed.
+        }
+    }
+
     /// <summary>Acknowledges and waits for JetStream to confirm it: once this returns, the event is not delivered again.</summary>
     private static ValueTask AckAsync(INatsJSMsg<byte[]> message, CancellationToken cancellationToken) =>
         message.AckAsync(new AckOpts { DoubleAck = true }, cancellationToken);
@@ -199,8 +220,8 @@ public sealed partial class NatsEventConsumer
     [LoggerMessage(Level = LogLevel.Information, Message = "Consumer {Durable} reads {Subject} of the JetStream stream {Stream}")]
     private static partial void LogStarted(ILogger logger, string durable, string stream, string subject);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Consumer {Durable} cannot reach NATS at {Url} or its stream; trying again in {Seconds} s")]
-    private static partial void LogUnavailable(ILogger logger, Exception exception, string durable, string url, double seconds);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Consumer {Durable} stopped consuming (NATS, its stream or an acknowledgement failed); starting again in {Seconds} s")]
+    private static partial void LogUnavailable(ILogger logger, Exception exception, string durable, double seconds);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Consumer {Durable} terminated the message at sequence {Sequence} on {Subject}: it is not an event the transport published")]
     private static partial void LogUnreadable(ILogger logger, Exception exception, string durable, ulong sequence, string subject);
