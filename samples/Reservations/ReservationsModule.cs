@@ -1,5 +1,6 @@
 using EventSourcing.Hosting;
 using EventSourcing.Marten.Hosting;
+using EventSourcing.Nats;
 using FluentValidation;
 using Reservations.Domain;
 using Reservations.GettingAvailability;
@@ -8,13 +9,14 @@ using Reservations.PlacingReservation;
 
 namespace Reservations;
 
-/// <summary>Everything the reservation API registers: events, deciders, projections, the reactor, and the store.</summary>
+/// <summary>Everything the reservation API registers: events, deciders, projections, the reactor, the store, and the forwarder when <c>Nats:Url</c> is set.</summary>
 public static class ReservationsModule
 {
     public static IServiceCollection AddReservations(this IServiceCollection services, IConfiguration configuration)
     {
         services.Configure<ReservationOptions>(configuration.GetSection("Reservations"));
         var postgres = configuration.GetConnectionString("Postgres");
+        var nats = configuration["Nats:Url"]; // set: the log is forwarded to NATS JetStream
         services.AddEventSourcing(es =>
         {
             // Events are named by their [EventType]; each decider's commands go to the stream their route names.
@@ -40,7 +42,22 @@ public static class ReservationsModule
                     es.UseKeyDatabase(keys); // personal-data keys in a database of their own: the events' backups hold none
                 }
             }
+
+            if (!string.IsNullOrWhiteSpace(nats))
+            {
+                es.AddForwarder(); // the log to NATS JetStream, personal values sealed
+            }
         });
+        if (!string.IsNullOrWhiteSpace(nats))
+        {
+            services.AddNatsTransport(options =>
+            {
+                options.Url = nats;
+                options.StreamName = configuration["Nats:StreamName"] is { Length: > 0 } stream ? stream : options.StreamName;
+                options.SubjectPrefix = configuration["Nats:SubjectPrefix"] is { Length: > 0 } prefix ? prefix : options.SubjectPrefix;
+            });
+        }
+
         services.AddValidatorsFromAssemblyContaining<PlaceReservationValidator>(ServiceLifetime.Singleton);
         return services;
     }

@@ -4,7 +4,7 @@ using Reservations.Security;
 namespace Reservations;
 
 /// <summary>
-/// What the API says once it has started: which store, where the API reference is, whether admin endpoints are open,
+/// What the API says once it has started: which store, whether the log is forwarded, where the API reference is, whether admin endpoints are open,
 /// which origins may call it from a browser, and how writes are limited.
 /// </summary>
 public static partial class StartupLog
@@ -13,6 +13,11 @@ public static partial class StartupLog
     {
         ArgumentNullException.ThrowIfNull(configuration);
         LogStore(logger, string.IsNullOrWhiteSpace(configuration.GetConnectionString("Postgres")) ? "in-memory" : "PostgreSQL");
+        if (!string.IsNullOrWhiteSpace(configuration["Nats:Url"]))
+        {
+            LogForwarding(logger, configuration["Nats:StreamName"] is { Length: > 0 } stream ? stream : new EventSourcing.Nats.NatsTransportOptions().StreamName);
+        }
+
         if (string.IsNullOrEmpty(configuration["Admin:ApiKey"]))
         {
             LogAdminDisabled(logger);
@@ -33,6 +38,9 @@ public static partial class StartupLog
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reservations API on the {Store} store; API reference at /scalar/v1, OpenAPI document at /openapi/v1.json")]
     private static partial void LogStore(ILogger logger, string store);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The log is forwarded to the NATS JetStream stream {Stream} (Nats:Url)")]
+    private static partial void LogForwarding(ILogger logger, string stream);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "No admin API key is configured (Admin:ApiKey): the admin endpoints are disabled and answer 403")]
     private static partial void LogAdminDisabled(ILogger logger);
