@@ -65,6 +65,11 @@ public static class ForwardingScenario
             }
         }
 
+        if (File.Exists("/proc/loadavg"))
+        {
+            machine["loadavg.end"] = string.Join(' ', (await File.ReadAllTextAsync("/proc/loadavg", cancellationToken).ConfigureAwait(false)).Split(' ').Take(3)); // as the scenario ended
+        }
+
         report.Notes.Add($"in-memory store; nats-server {machine["nats.server"]} (-js, file storage, loopback) on the same machine; {streams:N0} streams; in-flight bound {MaxInFlight}, pages of {PageSize:N0}; duplicate window {DuplicateWindow.TotalMinutes:0} min");
         return report;
     }
