@@ -5,6 +5,7 @@ using EventSourcing.Benchmarks.Harness;
 using EventSourcing.Events;
 using EventSourcing.Forwarding;
 using EventSourcing.Hosting;
+using EventSourcing.Marten.Hosting;
 using EventSourcing.Nats;
 using EventSourcing.Reactors;
 using EventSourcing.Storage;
@@ -18,11 +19,12 @@ using NATS.Client.JetStream.Models;
 namespace EventSourcing.Benchmarks.Scenarios;
 
 /// <summary>
-/// The forwarder publishing the log to NATS JetStream, on a throwaway <c>nats-server</c> on loopback, with the in-memory
-/// store. Rate: a log of N events over 1,000 streams forwarded from the start until the forwarder has handled the head,
+/// The forwarder publishing the log to NATS JetStream, on a throwaway <c>nats-server</c> on loopback, from the in-memory
+/// store and from PostgreSQL. Rate: a log of N events over 1,000 streams forwarded from the start until the forwarder has handled the head,
 /// against, in interleaved rounds, the same events published by <see cref="NatsJetStreamTransport"/> alone in pages of
 /// the size the forwarder gets, and by a plain NATS.Net JetStream publish loop with the same subjects, headers, bodies,
-/// pages and in-flight bound. Each round publishes to a fresh JetStream stream, which must then hold exactly N messages.
+/// pages and in-flight bound; and the forwarder's own work without a broker (the log read page by page, each event
+/// serialized). Each round publishes to a fresh JetStream stream, which must then hold exactly N messages.
 /// Lag: appends at a fixed rate through a host running the forwarder, an ordered JetStream consumer reading what the
 /// broker stored; every 100 ms the head against the broker's message count and the forwarder's committed checkpoint,
 /// and for every event the time from its store timestamp to its arrival at the consumer.
@@ -35,9 +37,11 @@ public static class ForwardingScenario
     private const int PageSize = 1_000;
 
     private const int Streams = 1_000;
+    private const string ReadOnly = "read and serialize only";
     private const int MaxInFlight = 256;
     private static readonly TimeSpan Patience = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan DuplicateWindow = TimeSpan.FromMinutes(2);
+    private static readonly string MasterKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
     private static readonly string[] ServerPaths = ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"];
     private static readonly NatsRawSerializer<ReadOnlyMemory<byte>> Body = NatsRawSerializer<ReadOnlyMemory<byte>>.Default;
 
@@ -46,8 +50,8 @@ public static class ForwardingScenario
         ArgumentNullException.ThrowIfNull(context);
         var count = context.Size(100_000, 2_000);
         var streams = context.Size(Streams, 20);
-        var rounds = context.Size(3, 1);
-        var machine = await context.DescribeAsync(withPostgres: false, cancellationToken).ConfigureAwait(false);
+        var rounds = context.Size(5, 1);
+        var machine = await context.DescribeAsync(withPostgres: true, cancellationToken).ConfigureAwait(false);
         machine["nats.server"] = NatsServerVersion();
         var report = new ScenarioReport(Name, context.Quick) { Machine = machine };
         context.Log("starting nats-server...");
@@ -58,10 +62,14 @@ public static class ForwardingScenario
             await using (broker.ConfigureAwait(false))
             {
                 await RateAsync(context, report, broker, count, streams, rounds, cancellationToken).ConfigureAwait(false);
+                var duration = TimeSpan.FromSeconds(context.Size(20, 2));
                 foreach (var rate in context.Quick ? [100] : new[] { 500, 2_000 })
                 {
-                    await LagAsync(context, report, broker, rate, TimeSpan.FromSeconds(context.Size(20, 2)), streams, cancellationToken).ConfigureAwait(false);
+                    await LagAsync(context, report, broker, rate, duration, streams, postgres: null, cancellationToken).ConfigureAwait(false);
                 }
+
+                var lagDatabase = await context.CreateDatabaseAsync("bench_forwarding_lag", cancellationToken).ConfigureAwait(false);
+                await LagAsync(context, report, broker, context.Size(200, 50), duration, streams, lagDatabase, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -70,7 +78,7 @@ public static class ForwardingScenario
             machine["loadavg.end"] = string.Join(' ', (await File.ReadAllTextAsync("/proc/loadavg", cancellationToken).ConfigureAwait(false)).Split(' ').Take(3)); // as the scenario ended
         }
 
-        report.Notes.Add($"in-memory store; nats-server {machine["nats.server"]} (-js, file storage, loopback) on the same machine; {streams:N0} streams; in-flight bound {MaxInFlight}, pages of {PageSize:N0}; duplicate window {DuplicateWindow.TotalMinutes:0} min");
+        report.Notes.Add($"in-memory store, and PostgreSQL for the row that says so; nats-server {machine["nats.server"]} (-js, file storage, loopback) on the same machine; {streams:N0} streams; in-flight bound {MaxInFlight}, pages of {PageSize:N0}; duplicate window {DuplicateWindow.TotalMinutes:0} min");
         return report;
     }
 
@@ -89,12 +97,22 @@ public static class ForwardingScenario
         }
 
         var pages = events.Chunk(PageSize).ToArray();
+        var postgres = await context.CreateDatabaseAsync("bench_forwarding", cancellationToken).ConfigureAwait(false);
+        var filled = BuildHost(broker.Url, stream: "unused", forwarder: false, postgres);
+        await using (filled.ConfigureAwait(false))
+        {
+            await Apps.PrepareAsync(filled, cancellationToken).ConfigureAwait(false);
+            await FillAsync(filled.GetRequiredService<IEventStore>(), count, streams, cancellationToken).ConfigureAwait(false);
+        }
+
         report.Notes.Add($"event bodies (JSON, as the forwarder sends them): {events.Average(e => e.Data.Length):0} bytes on average");
         (string Name, Func<string, Meter, CancellationToken, Task> Run)[] variants =
         [
             ("forwarder", (stream, meter, token) => ForwardAsync(broker.Url, stream, count, streams, meter, token)),
+            ("forwarder, PostgreSQL", (stream, meter, token) => ForwardFromPostgresAsync(broker.Url, stream, postgres, meter, token)),
             ("transport alone", (stream, meter, token) => TransportAsync(broker.Url, stream, pages, meter, token)),
             ("raw NATS.Net", (stream, meter, token) => RawAsync(broker.Url, stream, pages, meter, token)),
+            (ReadOnly, (_, meter, token) => ReadAndSerializeAsync(broker.Url, count, streams, meter, token)),
         ];
         var measured = variants.ToDictionary(v => v.Name, _ => new List<Meter>(), StringComparer.Ordinal);
         var complete = variants.ToDictionary(v => v.Name, _ => true, StringComparer.Ordinal);
@@ -107,9 +125,9 @@ public static class ForwardingScenario
                 var stream = $"BENCH{++next}";
                 var meter = new Meter(broker);
                 await run(stream, meter, cancellationToken).ConfigureAwait(false);
-                var stored = await broker.CountAsync(stream, cancellationToken).ConfigureAwait(false);
+                var stored = variant == ReadOnly ? count : await broker.CountAsync(stream, cancellationToken).ConfigureAwait(false);
                 await broker.DeleteAsync(stream, cancellationToken).ConfigureAwait(false);
-                context.Log($"{(round < 0 ? "warm-up" : $"round {round + 1}/{rounds}")} {variant}: {meter.Elapsed.TotalMilliseconds:N0} ms, {count / meter.Elapsed.TotalSeconds:N0} events/s; the broker holds {stored:N0} messages");
+                context.Log($"{(round < 0 ? "warm-up" : $"round {round + 1}/{rounds}")} {variant}: {meter.Elapsed.TotalMilliseconds:N0} ms, {count / meter.Elapsed.TotalSeconds:N0} events/s{(variant == ReadOnly ? string.Empty : $"; the broker holds {stored:N0} messages")}");
                 if (round >= 0)
                 {
                     measured[variant].Add(meter);
@@ -126,6 +144,9 @@ public static class ForwardingScenario
         report.Add(new ResultRow("NatsJetStreamTransport alone, pages of 1,000", count, transport, "events/s", transport / raw, "of raw NATS.Net rate"));
         report.Add(new ResultRow("raw NATS.Net JetStream publish, pages of 1,000", count, raw, "events/s"));
         report.Add(new ResultRow("forwarder / transport alone", count, forwarder / transport, "rate ratio"));
+        var fromPostgres = Rate("forwarder, PostgreSQL");
+        report.Add(new ResultRow("forwarder from PostgreSQL, log to broker", count, fromPostgres, "events/s", fromPostgres / raw, "of raw NATS.Net rate"));
+        report.Add(new ResultRow("the forwarder's reading alone: log pages read and each event serialized, no broker", count, Rate(ReadOnly), "events/s"));
         foreach (var (variant, meters) in measured)
         {
             var published = count * (double)meters.Count;
@@ -134,7 +155,7 @@ public static class ForwardingScenario
             report.Add(new ResultRow($"{variant}: CPU per event, whole machine", count, meters.Sum(m => m.Cpu.Machine.TotalMilliseconds) * 1_000 / published, "µs"));
         }
 
-        foreach (var (variant, met) in complete)
+        foreach (var (variant, met) in complete.Where(c => c.Key != ReadOnly))
         {
             report.Check($"{variant}: the broker holds exactly {count:N0} messages after every round", met ? "yes" : "no", met);
         }
@@ -166,6 +187,71 @@ public static class ForwardingScenario
             finally
             {
                 await StopAsync(hosted).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A host on the PostgreSQL database holding the log starts a forwarder of a new name (so a checkpoint of its own, from
+    /// the start of the log); done when it has handled the head.
+    /// </summary>
+    private static async Task ForwardFromPostgresAsync(string url, string stream, string postgres, Meter meter, CancellationToken cancellationToken)
+    {
+        var name = $"forwarder-{stream.ToLowerInvariant()}";
+        var services = BuildHost(url, stream, forwarder: true, postgres, name);
+        await using (services.ConfigureAwait(false))
+        {
+            var head = await services.GetRequiredService<IEventStore>().ReadHeadPositionAsync(cancellationToken).ConfigureAwait(false);
+            var status = services.GetRequiredService<ReactorStatusReader>();
+            meter.Start();
+            var hosted = await StartAsync(services, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var reached = await status.WaitForAsync(name, head, Patience, cancellationToken).ConfigureAwait(false);
+                meter.Stop();
+                if (!reached)
+                {
+                    throw new TimeoutException($"The forwarder did not reach position {head} within {Patience.TotalMinutes} min.");
+                }
+            }
+            finally
+            {
+                await StopAsync(hosted).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>What the forwarder does before the transport: the log followed page by page from the start, each event serialized into a <see cref="ForwardedEvent"/>.</summary>
+    private static async Task ReadAndSerializeAsync(string url, int count, int streams, Meter meter, CancellationToken cancellationToken)
+    {
+        var services = BuildHost(url, stream: "unused", forwarder: false);
+        await using (services.ConfigureAwait(false))
+        {
+            var store = services.GetRequiredService<IEventStore>();
+            var serializer = services.GetRequiredService<IEventSerializer>();
+            await FillAsync(store, count, streams, cancellationToken).ConfigureAwait(false);
+            meter.Start();
+            var read = 0L;
+            await foreach (var page in store.FollowAsync(1, null, cancellationToken).ConfigureAwait(false))
+            {
+                var forwarded = new ForwardedEvent[page.Events.Count];
+                for (var i = 0; i < forwarded.Length; i++)
+                {
+                    var e = page.Events[i];
+                    forwarded[i] = new ForwardedEvent(e.EventId, e.StreamId, e.StreamVersion, e.Position, e.EventType, serializer.Serialize(e.Data).Data, e.Metadata, e.Timestamp);
+                }
+
+                read += forwarded.Length;
+                if (page.CaughtUp)
+                {
+                    break;
+                }
+            }
+
+            meter.Stop();
+            if (read != count)
+            {
+                throw new InvalidOperationException($"Read {read} events of {count}.");
             }
         }
     }
@@ -255,14 +341,16 @@ public static class ForwardingScenario
     /// Appends <paramref name="rate"/> events a second, one per append, for <paramref name="duration"/> (open loop: each
     /// append has its due time, late ones are caught up at once) through a host running the forwarder.
     /// </summary>
-    private static async Task LagAsync(BenchmarkContext context, ScenarioReport report, Broker broker, int rate, TimeSpan duration, int streams, CancellationToken cancellationToken)
+    private static async Task LagAsync(BenchmarkContext context, ScenarioReport report, Broker broker, int rate, TimeSpan duration, int streams, string? postgres, CancellationToken cancellationToken)
     {
-        var stream = $"LAG{rate}";
+        var store = postgres is null ? "in memory" : "PostgreSQL";
+        var stream = $"LAG{rate}{(postgres is null ? string.Empty : "PG")}";
         await broker.CreateAsync(stream, cancellationToken).ConfigureAwait(false);
-        var services = BuildHost(broker.Url, stream, forwarder: true);
+        var services = BuildHost(broker.Url, stream, forwarder: true, postgres);
         await using (services.ConfigureAwait(false))
         {
-            var store = services.GetRequiredService<IEventStore>();
+            await Apps.PrepareAsync(services, cancellationToken).ConfigureAwait(false);
+            var events = services.GetRequiredService<IEventStore>();
             var status = services.GetRequiredService<ReactorStatusReader>();
             var hosted = await StartAsync(services, cancellationToken).ConfigureAwait(false);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -277,7 +365,7 @@ public static class ForwardingScenario
                     using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
                     while (await tick.WaitForNextTickAsync(stop.Token).ConfigureAwait(false))
                     {
-                        var head = await store.ReadHeadPositionAsync(stop.Token).ConfigureAwait(false);
+                        var head = await events.ReadHeadPositionAsync(stop.Token).ConfigureAwait(false);
                         var stored = await broker.CountAsync(stream, stop.Token).ConfigureAwait(false);
                         var committed = (await status.ReadAsync(stop.Token).ConfigureAwait(false)).Single(s => s.Name == "forwarder").Position;
                         brokerLag.Add(Math.Max(0, head - stored));
@@ -301,14 +389,14 @@ public static class ForwardingScenario
                     var due = Math.Min(total, (int)(watch.Elapsed.TotalSeconds * rate) + 1);
                     for (; appended < due; appended++)
                     {
-                        await store.AppendAsync($"seats-{appended % streams}", ExpectedVersion.Any, [Ledger.Event(appended, personal: false)], Metadata(appended), cancellationToken).ConfigureAwait(false);
+                        await events.AppendAsync($"seats-{appended % streams}", ExpectedVersion.Any, [Ledger.Event(appended, personal: false)], Metadata(appended), cancellationToken).ConfigureAwait(false);
                     }
 
                     await tick.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false);
                 }
 
                 var offered = total / watch.Elapsed.TotalSeconds;
-                var head = await store.ReadHeadPositionAsync(cancellationToken).ConfigureAwait(false);
+                var head = await events.ReadHeadPositionAsync(cancellationToken).ConfigureAwait(false);
                 var caughtUp = await status.WaitForAsync("forwarder", head, Patience, cancellationToken).ConfigureAwait(false);
                 await Poll.UntilAsync(_ => Task.FromResult(consumer.Count >= total), TimeSpan.FromMilliseconds(20), Patience, "the consumer to read every event", cancellationToken).ConfigureAwait(false);
                 await stop.CancelAsync().ConfigureAwait(false);
@@ -321,8 +409,8 @@ public static class ForwardingScenario
                 var inBroker = brokerLag.Order().ToArray();
                 var inCheckpoint = checkpointLag.Order().ToArray();
                 var age = newestAge.Order().ToArray();
-                context.Log($"lag at {offered:N0} events/s: store to consumer p50 {Rounds.Percentile(latency, 50):0.0} ms, p99 {Rounds.Percentile(latency, 99):0.0} ms, max {latency.LastOrDefault():0.0} ms; head - broker p50 {Rounds.Percentile(inBroker, 50):0}, p99 {Rounds.Percentile(inBroker, 99):0}, max {inBroker.LastOrDefault():0} events");
-                var label = $"lag at {rate:N0} events/s";
+                context.Log($"lag at {offered:N0} events/s, {store}: store to consumer p50 {Rounds.Percentile(latency, 50):0.0} ms, p99 {Rounds.Percentile(latency, 99):0.0} ms, max {latency.LastOrDefault():0.0} ms; head - broker p50 {Rounds.Percentile(inBroker, 50):0}, p99 {Rounds.Percentile(inBroker, 99):0}, max {inBroker.LastOrDefault():0} events");
+                var label = $"lag at {rate:N0} events/s, {store}";
                 report.Add(new ResultRow($"{label}: appends offered", total, offered, "events/s"));
                 foreach (var (what, sorted, unit) in new[]
                 {
@@ -350,7 +438,7 @@ public static class ForwardingScenario
             }
         }
 
-        report.Notes.Add($"lag at {rate:N0} events/s: {duration.TotalSeconds:0} s of single-event appends on the in-memory store in this process (the forwarder, its default 1 s checkpoint interval, and the load in one process); an ordered JetStream consumer in this process reads what the broker stored; lag in events from the broker's message count and from the forwarder's committed checkpoint, sampled every 100 ms");
+        report.Notes.Add($"lag at {rate:N0} events/s, {store}: {duration.TotalSeconds:0} s of single-event appends, one after the other, to the store {(postgres is null ? "in memory" : "on PostgreSQL")} in this process (the forwarder, its default 1 s checkpoint interval, and the load in one process); an ordered JetStream consumer in this process reads what the broker stored; lag in events from the broker's message count and from the forwarder's committed checkpoint, sampled every 100 ms");
     }
 
     private static async Task IgnoreCancellationAsync(Task task)
@@ -365,7 +453,7 @@ public static class ForwardingScenario
         }
     }
 
-    private static ServiceProvider BuildHost(string url, string stream, bool forwarder)
+    private static ServiceProvider BuildHost(string url, string stream, bool forwarder, string? postgres = null, string name = "forwarder")
     {
         var services = new ServiceCollection();
         services.AddLogging();
@@ -377,9 +465,15 @@ public static class ForwardingScenario
         services.AddEventSourcing(es =>
         {
             Ledger.Register(es.Events);
+            es.ConfigurePersonalData(options => options.MasterKey = MasterKey);
+            if (postgres is not null)
+            {
+                es.UseMarten(postgres, marten => marten.AutoCreateSchemaObjects = JasperFx.AutoCreate.CreateOrUpdate);
+            }
+
             if (forwarder)
             {
-                es.AddForwarder();
+                es.AddForwarder(o => o.Name = name);
             }
         });
         return services.BuildServiceProvider();
