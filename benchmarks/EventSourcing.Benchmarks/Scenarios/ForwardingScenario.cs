@@ -20,14 +20,20 @@ namespace EventSourcing.Benchmarks.Scenarios;
 
 /// <summary>
 /// The forwarder publishing the log to NATS JetStream, on a throwaway <c>nats-server</c> on loopback, from the in-memory
-/// store and from PostgreSQL. Rate: a log of N events over 1,000 streams forwarded from the start until the forwarder has handled the head,
-/// against, in interleaved rounds, the same events published by <see cref="NatsJetStreamTransport"/> alone in pages of
-/// the size the forwarder gets, and by a plain NATS.Net JetStream publish loop with the same subjects, headers, bodies,
-/// pages and in-flight bound; and the forwarder's own work without a broker (the log read page by page, each event
-/// serialized). Each round publishes to a fresh JetStream stream, which must then hold exactly N messages.
-/// Lag: appends at a fixed rate (paced every 5 ms) through a host running the forwarder, after 10 uncounted events that
-/// open its connection, an ordered JetStream consumer reading what the broker stored; every 100 ms the head against the broker's message count and the forwarder's committed checkpoint,
-/// and for every event the time from its store timestamp to its arrival at the consumer.
+/// store and from PostgreSQL.
+/// <para>
+/// Rate: a log of N events over 1,000 streams, forwarded from the start until the forwarder has handled the head. In
+/// interleaved rounds beside it: the same events published by <see cref="NatsJetStreamTransport"/> alone, in pages of
+/// the size the in-memory store gives the forwarder; a plain NATS.Net JetStream publish loop with the same subjects,
+/// headers, bodies, pages and in-flight bound; and the forwarder's own work without a broker (the log read page by
+/// page, each event serialized). Each round publishes to a new JetStream stream, which must then hold exactly N messages.
+/// </para>
+/// <para>
+/// Lag: single-event appends at a fixed rate (paced every 5 ms) through a host running the forwarder, after 10 uncounted
+/// events that open its connection, with an ordered JetStream consumer reading what the broker stored. Every 100 ms the
+/// head is compared with the broker's message count and the forwarder's committed checkpoint; for every event, the time
+/// from its store timestamp to its arrival at the consumer is recorded.
+/// </para>
 /// </summary>
 public static class ForwardingScenario
 {
