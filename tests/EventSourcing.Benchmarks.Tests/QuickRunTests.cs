@@ -24,6 +24,7 @@ public sealed class QuickRunTests(PostgresFixture postgres) : IDisposable
     [InlineData("crypto-parts")]
     [InlineData("http")]
     [InlineData("roundtrips")]
+    [InlineData("forwarding")]
     public async Task A_scenario_runs_quick_and_writes_its_figures(string scenario)
     {
         var console = new TestConsole();
