@@ -133,6 +133,7 @@ public sealed class KeyCacheCoherenceTests
         var shared = new SharedKeyStoreProbe(inner, Bound) { DeliveredBefore = time.GetTimestamp() };
         using var reader = new PersonalDataProtector(shared, Options.Create(new PersonalDataOptions { KeyCacheSize = subjects * 2 }), time);
         using var done = new CancellationTokenSource();
+        using var forgetsBegan = new ManualResetEventSlim();
         var forgets = 0;
 
         var forgetting = Task.Run(() =>
@@ -141,11 +142,13 @@ public sealed class KeyCacheCoherenceTests
             while (!done.IsCancellationRequested)
             {
                 shared.Publish($"other-{forgets++}"); // news of another process's forget of someone else
+                forgetsBegan.Set();
                 Thread.SpinWait(random.Next(300)); // forgets from rare to constant: a read must be able to finish between two
             }
         }, Ct);
         var erased = await Task.Run(() =>
         {
+            Assert.True(forgetsBegan.Wait(Patience, Ct), "the forgets did not begin"); // on a busy machine, the reads wait for them
             var count = 0;
             foreach (var value in values)
             {
