@@ -1,5 +1,6 @@
 using EventSourcing.Hosting;
 using EventSourcing.Marten.Hosting;
+using EventSourcing.Forwarding;
 using EventSourcing.Nats;
 using FluentValidation;
 using Reservations.Domain;
@@ -45,7 +46,9 @@ public static class ReservationsModule
 
             if (!string.IsNullOrWhiteSpace(nats))
             {
-                es.AddForwarder(); // the log to NATS JetStream, personal values sealed
+                // The log to NATS JetStream, personal values sealed (Nats:PersonalData = Redacted: left out).
+                var personalData = ForwardedPersonalDataSetting(configuration["Nats:PersonalData"]);
+                es.AddForwarder(forwarder => forwarder.PersonalData = personalData);
             }
         });
         if (!string.IsNullOrWhiteSpace(nats))
@@ -61,4 +64,9 @@ public static class ReservationsModule
         services.AddValidatorsFromAssemblyContaining<PlaceReservationValidator>(ServiceLifetime.Singleton);
         return services;
     }
+
+    private static ForwardedPersonalData ForwardedPersonalDataSetting(string? value) =>
+        string.IsNullOrWhiteSpace(value) ? ForwardedPersonalData.Sealed
+        : Enum.TryParse<ForwardedPersonalData>(value, ignoreCase: true, out var parsed) && Enum.IsDefined(parsed) ? parsed
+        : throw new InvalidOperationException($"Nats:PersonalData is '{value}': it is Sealed (the default) or Redacted.");
 }

@@ -30,10 +30,38 @@ public sealed class ForwarderOptions
     /// </summary>
     public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How personal values leave: <see cref="ForwardedPersonalData.Sealed"/> (the default), as the stores write them,
+    /// encrypted under their subject's key; or <see cref="ForwardedPersonalData.Redacted"/>, not at all.
+    /// </summary>
+    public ForwardedPersonalData PersonalData { get; set; } = ForwardedPersonalData.Sealed;
+
     internal void Validate()
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(Name, nameof(Name));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxAttempts, 1, nameof(MaxAttempts));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(CheckpointInterval, TimeSpan.Zero, nameof(CheckpointInterval));
+        if (!Enum.IsDefined(PersonalData))
+        {
+            throw new ArgumentOutOfRangeException(nameof(PersonalData), PersonalData, $"{nameof(PersonalData)} is {nameof(ForwardedPersonalData.Sealed)} or {nameof(ForwardedPersonalData.Redacted)}.");
+        }
     }
+}
+
+/// <summary>How a forwarder publishes the personal values of events (<see cref="ForwarderOptions.PersonalData"/>).</summary>
+public enum ForwardedPersonalData
+{
+    /// <summary>
+    /// Sealed under the subject's key, as stored (format version 2): a forget shreds the broker's copies with the log's,
+    /// and a consumer that shares the key store reads the values (<c>TrustedEventReader</c>).
+    /// </summary>
+    Sealed,
+
+    /// <summary>
+    /// Left out: every personal value is published as the erased marker (<c>es-pd:erased</c>), neither its value nor its
+    /// ciphertext, and no key is read. The library's serializer reads such an event as it reads a forgotten subject's
+    /// (placeholders, <see cref="Privacy.PersonalDataErasedAttribute"/> flags set), without any key; no consumer can read
+    /// the values. The subject's id (<see cref="Privacy.DataSubjectAttribute"/>) still travels.
+    /// </summary>
+    Redacted,
 }

@@ -11,7 +11,8 @@ namespace EventSourcing.Forwarding;
 /// failover) that publishes each page of events, in log order, through the <see cref="IEventTransport"/>. The checkpoint
 /// moves past a page only once the transport has acknowledged all of it; after a crash the events since the checkpoint
 /// are sent again, and the broker drops them as duplicates by their ids. Each event's JSON is written as the stores
-/// write it: personal values sealed under their subject's key, so forgetting the subject shreds the forwarded copies too.
+/// write it: personal values sealed under their subject's key, so forgetting the subject shreds the forwarded copies too;
+/// or, with <see cref="ForwardedPersonalData.Redacted"/>, every personal value written as the erased marker.
 /// </summary>
 internal sealed class ForwardingReactor(ForwarderOptions options, IEventTransport transport, IEventSerializer serializer, PersonalDataProtector protector) : PageReactor
 {
@@ -28,15 +29,14 @@ internal sealed class ForwardingReactor(ForwarderOptions options, IEventTranspor
     public override async Task ReactToPageAsync(IReadOnlyList<EventEnvelope> events, CancellationToken cancellationToken)
     {
         using var activity = FollowerTelemetry.StartPage("forward", Telemetry.Forwarder, Name, events);
-        // The subjects' keys loaded ahead, in one pass: the serializer then finds each in the cache.
-        await protector.PrepareWriteAsync(events.SelectMany(e => PersonalDataJson.SubjectsOf(e.Data)), cancellationToken).ConfigureAwait(false);
-        var forwarded = new ForwardedEvent[events.Count];
-        for (var i = 0; i < events.Count; i++)
+        var redacted = options.PersonalData == ForwardedPersonalData.Redacted;
+        if (!redacted)
         {
-            var envelope = events[i];
-            var serialized = serializer.Serialize(envelope.Data);
-            forwarded[i] = new ForwardedEvent(envelope.EventId, envelope.StreamId, envelope.StreamVersion, envelope.Position, envelope.EventType, serialized.Data, envelope.Metadata, envelope.Timestamp);
+            // The subjects' keys loaded ahead, in one pass: the serializer then finds each in the cache.
+            await protector.PrepareWriteAsync(events.SelectMany(e => PersonalDataJson.SubjectsOf(e.Data)), cancellationToken).ConfigureAwait(false);
         }
+
+        var forwarded = Serialize(events, redacted);
 
         try
         {
@@ -52,6 +52,33 @@ internal sealed class ForwardingReactor(ForwarderOptions options, IEventTranspor
         {
             Telemetry.ForwardedEvents.Add(events.Count, new KeyValuePair<string, object?>(Telemetry.FollowerName, Name), new KeyValuePair<string, object?>("eventsourcing.transport", transport.Name));
         }
+    }
+
+    /// <summary>The page's events as they leave; serialized on this thread, synchronously, which the redaction's scope needs.</summary>
+    private ForwardedEvent[] Serialize(IReadOnlyList<EventEnvelope> events, bool redacted)
+    {
+        if (!redacted)
+        {
+            return Serialize(events);
+        }
+
+        using (PersonalDataScope.EraseAllWhileWriting())
+        {
+            return Serialize(events);
+        }
+    }
+
+    private ForwardedEvent[] Serialize(IReadOnlyList<EventEnvelope> events)
+    {
+        var forwarded = new ForwardedEvent[events.Count];
+        for (var i = 0; i < events.Count; i++)
+        {
+            var envelope = events[i];
+            var serialized = serializer.Serialize(envelope.Data);
+            forwarded[i] = new ForwardedEvent(envelope.EventId, envelope.StreamId, envelope.StreamVersion, envelope.Position, envelope.EventType, serialized.Data, envelope.Metadata, envelope.Timestamp);
+        }
+
+        return forwarded;
     }
 
     /// <inheritdoc />

@@ -4,7 +4,7 @@ namespace EventSourcing.Privacy;
 /// Per-thread state of one serialization. System.Text.Json serializes an object graph on one thread, synchronously.
 /// <list type="bullet">
 /// <item>Writing: the data subject of the objects being written (innermost wins), and the subjects whose values are to
-/// be written erased (<see cref="EraseWhileWriting"/>).</item>
+/// be written erased (<see cref="EraseWhileWriting"/>, or all of them: <see cref="EraseAllWhileWriting"/>).</item>
 /// <item>Reading: every protected value read (its subject, and whether it was erased) is an entry, until the object
 /// that owns it checks it. An object with a <see cref="DataSubjectAttribute"/> checks that every value read inside it
 /// belongs to its subject and consumes them; an object with only a <see cref="PersonalDataErasedAttribute"/> flag
@@ -37,6 +37,9 @@ internal static class PersonalDataScope
     [ThreadStatic]
     private static IReadOnlySet<string>? _erasing;
 
+    [ThreadStatic]
+    private static bool _erasingAll;
+
     /// <summary>The subject of the innermost object being written that names one.</summary>
     public static string? CurrentSubject
     {
@@ -60,7 +63,7 @@ internal static class PersonalDataScope
     }
 
     /// <summary>Whether values of <paramref name="subject"/> are written erased on this thread now.</summary>
-    public static bool IsErasing(string subject) => _erasing?.Contains(subject) == true;
+    public static bool IsErasing(string subject) => _erasingAll || _erasing?.Contains(subject) == true;
 
     /// <summary>
     /// Until disposed, values of <paramref name="subjects"/> written on this thread are written as the erased marker, not
@@ -68,9 +71,20 @@ internal static class PersonalDataScope
     /// </summary>
     public static ErasingScope EraseWhileWriting(IReadOnlySet<string> subjects)
     {
-        var previous = _erasing;
+        var scope = new ErasingScope(_erasing, _erasingAll);
         _erasing = subjects;
-        return new ErasingScope(previous);
+        return scope;
+    }
+
+    /// <summary>
+    /// Until disposed, every personal value written on this thread is written as the erased marker, whatever its subject:
+    /// nothing is encrypted and no key is needed (a redacted copy of an event).
+    /// </summary>
+    public static ErasingScope EraseAllWhileWriting()
+    {
+        var scope = new ErasingScope(_erasing, _erasingAll);
+        _erasingAll = true;
+        return scope;
     }
 
     public static void Enter(string? subject) => (_subjects ??= new Stack<string?>()).Push(subject);
@@ -203,9 +217,9 @@ internal static class PersonalDataScope
     }
 
     /// <summary>Ends an <see cref="EraseWhileWriting"/>.</summary>
-    public readonly struct ErasingScope(IReadOnlySet<string>? previous) : IDisposable
+    public readonly struct ErasingScope(IReadOnlySet<string>? previous, bool previousAll) : IDisposable
     {
-        public void Dispose() => _erasing = previous;
+        public void Dispose() => (_erasing, _erasingAll) = (previous, previousAll);
     }
 
     /// <summary>One value read: its subject (null for an erased marker or a summary), where, whether erased, and the depth of the object that claimed it.</summary>

@@ -4,6 +4,7 @@ using EventSourcing.Deciders;
 using EventSourcing.Erasure;
 using EventSourcing.Events;
 using EventSourcing.Forwarding;
+using EventSourcing.Privacy;
 using EventSourcing.Projections;
 using EventSourcing.Reactors;
 using EventSourcing.Storage;
@@ -124,6 +125,39 @@ public sealed class ForwarderTests
         Assert.DoesNotContain(marker, Encoding.UTF8.GetString(forwarded.Data.Span), StringComparison.Ordinal);
         Assert.Equal($"Ada {marker}", before.Name);
         Assert.Equal(("[erased]", guest), (after.Name, after.GuestId));
+    }
+
+    [Fact]
+    public async Task Redacted_personal_values_leave_as_the_erased_marker_with_no_ciphertext_and_read_as_erased_without_any_key()
+    {
+        var transport = new RecordingTransport();
+        await using var host = await StartAsync(transport, o => o.PersonalData = ForwardedPersonalData.Redacted, es =>
+        {
+            GuestDecider.Register(es.Events);
+            es.AddDecider(GuestDecider.Decider);
+        });
+        var guest = Guid.NewGuid();
+        var marker = Guid.NewGuid().ToString("N");
+        var handler = host.Services.GetRequiredService<DeciderHandler<GuestCommand, GuestEvent, GuestState?>>();
+        await handler.HandleAsync(GuestDecider.StreamOf(guest), new RegisterGuest(guest, $"Ada {marker}", $"ada.{marker}@example.com", [$"+44 {marker}"]), Ct);
+
+        await UntilAsync(() => transport.Stored.Any(e => e.StreamId == GuestDecider.StreamOf(guest)));
+        var forwarded = transport.Stored.Single(e => e.StreamId == GuestDecider.StreamOf(guest));
+        var body = Encoding.UTF8.GetString(forwarded.Data.Span);
+
+        // Another application, with a key store of its own that holds no key of the guest: it reads the event as erased.
+        await using var stranger = await ProjectionHost.StartAsync(es => GuestDecider.Register(es.Events));
+        var read = stranger.Services.GetRequiredService<IEventSerializer>().Deserialize(forwarded.EventType, forwarded.Data.Span);
+        var registered = (GuestRegistered)read.Data;
+
+        Assert.DoesNotContain(marker, body, StringComparison.Ordinal);
+        Assert.DoesNotContain(PersonalDataProtector.GroupPrefix, body, StringComparison.Ordinal);       // no sealed group
+        Assert.DoesNotContain(PersonalDataProtector.ReferencePrefix, body, StringComparison.Ordinal);   // no reference to one
+        Assert.DoesNotContain(PersonalDataProtector.Prefix, body, StringComparison.Ordinal);            // no value of format 1
+        Assert.Contains(PersonalDataProtector.ErasedMarker, body, StringComparison.Ordinal);
+        Assert.True(read.PersonalDataErased);
+        Assert.Equal(("[erased]", "(forgotten)", guest, 2), (registered.Name, registered.Email, registered.GuestId, registered.Seats));
+        Assert.Null(registered.Phones);
     }
 
     [Fact]

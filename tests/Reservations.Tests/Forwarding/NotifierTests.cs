@@ -81,6 +81,40 @@ public sealed class NotifierTests(PostgresFixture postgres)
         Assert.Equal([$"{placed.Id}.eml"], Directory.GetFiles(outbox.Path).Select(Path.GetFileName));
     }
 
+    [Fact]
+    public async Task Forwarding_redacted_the_trusted_notifier_reads_placeholders_before_any_forget()
+    {
+        await using var nats = await NatsServer.StartAsync(cancellationToken: Ct);
+        var settings = Settings(nats.Url);
+        settings["Nats:PersonalData"] = "redacted";
+        settings["EventSourcing:PersonalData:MasterKey"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+        await using var app = await new PostgresStore(postgres).StartAsync(settings);
+        settings["ConnectionStrings:Postgres"] = app.Services.GetRequiredService<IConfiguration>().GetConnectionString("Postgres");
+        using var client = app.CreateClient();
+        var placed = await client.PlaceAcceptedAsync(Bodies.Valid(Bodies.UniqueDay(), guestName: "Ada Lovelace", guestEmail: "ada@example.com"));
+        Assert.Equal("confirmed", (await client.WaitForOutcomeAsync(placed)).Status);
+        using var outbox = new TempFolder();
+
+        // The notifier shares the key store, and the guest is not forgotten: the values are simply not in the broker.
+        var mail = await RunNotifierUntilAsync(settings, outbox.Path, "redacted", placed.Id);
+
+        Assert.DoesNotContain("Ada", mail, StringComparison.Ordinal);
+        Assert.DoesNotContain("ada@example.com", mail, StringComparison.Ordinal);
+        Assert.Contains("To: [erased] <[erased]>", mail, StringComparison.Ordinal);
+        Assert.Contains("X-Personal-Data: erased", mail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_unknown_personal_data_setting_fails_the_start_naming_the_setting_and_its_values()
+    {
+        var settings = Settings("nats://127.0.0.1:1");
+        settings["Nats:PersonalData"] = "plain";
+
+        var failure = await Assert.ThrowsAnyAsync<Exception>(async () => await (await new InMemoryStore().StartAsync(settings)).DisposeAsync());
+
+        Assert.Contains("Nats:PersonalData is 'plain': it is Sealed (the default) or Redacted.", failure.ToString(), StringComparison.Ordinal);
+    }
+
     private static Dictionary<string, string?> Settings(string natsUrl)
     {
         var id = Guid.NewGuid().ToString("N")[..12];
