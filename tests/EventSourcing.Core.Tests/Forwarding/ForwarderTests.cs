@@ -24,6 +24,9 @@ public sealed class ForwarderTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
+    /// <summary>The largest page the in-memory store reads for a follower.</summary>
+    private const int PageSize = 1_000;
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
@@ -67,6 +70,39 @@ public sealed class ForwarderTests
         Assert.Equal(0, transport.Duplicates);
         var states = (await host.Services.GetRequiredService<ReactorStatusReader>().ReadAsync(Ct)).Single(s => s.Name == "forwarder");
         Assert.Equal(0, states.DeadLetters);
+    }
+
+    [Fact]
+    public async Task A_broker_slower_than_the_log_holds_the_forwarder_to_one_page_in_hand_without_slowing_the_writers_and_it_catches_up()
+    {
+        var transport = new RecordingTransport { Acknowledgements = new SemaphoreSlim(0) }; // acknowledges nothing until let
+        await using var host = await StartAsync(transport);
+
+        // The writers go on while the broker takes nothing: 3,000 events appended, none waiting for it.
+        var appended = await AppendAsync(host, 3_000, streams: 30);
+        await UntilAsync(() => transport.Calls == 1);
+        var status = Assert.Single(await host.Services.GetRequiredService<ReactorStatusReader>().ReadAsync(Ct));
+
+        Assert.Empty(transport.Stored);
+        Assert.Equal(1, transport.Calls);                  // one page handed over; the next one not read ahead
+        Assert.Single(transport.PageSizes);
+        Assert.InRange(transport.PageSizes.Single(), 1, PageSize);
+        Assert.Equal((0, appended[^1].Position), (status.Position, status.Lag)); // the checkpoint stays, the lag shows it
+
+        // The broker now takes one page at a time, slowly: the forwarder follows at its pace and catches up.
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(10));
+        var deadline = Stopwatch.StartNew();
+        while (transport.Stored.Count < appended.Count)
+        {
+            Assert.True(deadline.Elapsed < Patience, $"the forwarder forwarded {transport.Stored.Count} of {appended.Count} events");
+            transport.Acknowledgements.Release();
+            await timer.WaitForNextTickAsync(Ct);
+        }
+
+        Assert.Equal(1, transport.MaxConcurrentCalls);                                  // never more than one page in hand
+        Assert.All(transport.PageSizes, size => Assert.InRange(size, 1, PageSize));
+        Assert.Equal(appended.Select(e => e.EventId), transport.Stored.Select(e => e.EventId)); // all of them, once, in log order
+        Assert.Equal(0, transport.Duplicates);
     }
 
     [Fact]

@@ -32,6 +32,7 @@ public sealed class RecordingTransport : IEventTransport
 
     public int OutagesMet => Volatile.Read(ref _outages);
 
+    /// <summary>The size of every page handed over, in order.</summary>
     public ConcurrentQueue<int> PageSizes { get; } = new();
 
     public IReadOnlyList<ForwardedEvent> Stored
@@ -45,7 +46,45 @@ public sealed class RecordingTransport : IEventTransport
         }
     }
 
-    public ValueTask PublishAsync(IReadOnlyList<ForwardedEvent> events, CancellationToken cancellationToken = default)
+    /// <summary>When set, a broker slower than the log: each publish waits for one permit before the broker takes it.</summary>
+    public SemaphoreSlim? Acknowledgements { get; set; }
+
+    /// <summary>Publishes begun.</summary>
+    public int Calls => Volatile.Read(ref _calls);
+
+    /// <summary>The most publishes that were ever under way at once.</summary>
+    public int MaxConcurrentCalls => Volatile.Read(ref _maxConcurrent);
+
+    private int _calls;
+    private int _concurrent;
+    private int _maxConcurrent;
+
+    public async ValueTask PublishAsync(IReadOnlyList<ForwardedEvent> events, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _calls);
+        PageSizes.Enqueue(events.Count);
+        var concurrent = Interlocked.Increment(ref _concurrent);
+        int max;
+        while (concurrent > (max = Volatile.Read(ref _maxConcurrent)) && Interlocked.CompareExchange(ref _maxConcurrent, concurrent, max) != max)
+        {
+        }
+
+        try
+        {
+            if (Acknowledgements is { } acknowledgements)
+            {
+                await acknowledgements.WaitAsync(cancellationToken);
+            }
+
+            Publish(events, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _concurrent);
+        }
+    }
+
+    private void Publish(IReadOnlyList<ForwardedEvent> events, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         if (Down)
@@ -54,7 +93,6 @@ public sealed class RecordingTransport : IEventTransport
             throw new EventTransportUnavailableException("the broker is down");
         }
 
-        PageSizes.Enqueue(events.Count);
         lock (_gate)
         {
             foreach (var @event in events)
@@ -80,7 +118,5 @@ public sealed class RecordingTransport : IEventTransport
             LoseNextAcknowledgement = false;
             throw new EventTransportUnavailableException("stored, but the acknowledgement was lost");
         }
-
-        return ValueTask.CompletedTask;
     }
 }
