@@ -10,6 +10,7 @@ using EventSourcing.Testing.Contracts.Domain;
 using EventSourcing.Testing.Contracts.Projections;
 using EventSourcing.Tests.Shared.Postgres;
 using Microsoft.Extensions.DependencyInjection;
+using EventSourcing.Tests.Shared.Waiting;
 
 namespace EventSourcing.Nats.Tests;
 
@@ -103,16 +104,7 @@ public sealed class ForwarderNodesTests(NatsFixture nats, PostgresFixture postgr
         }
     }
 
-    private static async Task UntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = Stopwatch.StartNew();
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(20));
-        while (!await condition())
-        {
-            Assert.True(deadline.Elapsed < Patience, $"waited {Patience.TotalSeconds} s for {what}");
-            await timer.WaitForNextTickAsync(Ct);
-        }
-    }
+    private static Task UntilAsync(Func<Task<bool>> condition, string what) => Eventually.UntilAsync(condition, what, Patience);
 
     /// <summary>The node's transport, each publish recorded with when it began and ended.</summary>
     private sealed class WatchedTransport(string node, IEventTransport inner, ConcurrentQueue<(string, long, long, int)> publishes) : IEventTransport

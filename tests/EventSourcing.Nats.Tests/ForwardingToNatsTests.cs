@@ -8,6 +8,7 @@ using EventSourcing.Testing.Contracts.Domain;
 using EventSourcing.Testing.Contracts.Projections;
 using EventSourcing.Testing.Nats;
 using Microsoft.Extensions.DependencyInjection;
+using EventSourcing.Tests.Shared.Waiting;
 
 namespace EventSourcing.Nats.Tests;
 
@@ -70,14 +71,5 @@ public sealed class ForwardingToNatsTests
         }
     }
 
-    private static async Task UntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = Stopwatch.StartNew();
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(20));
-        while (!await condition())
-        {
-            Assert.True(deadline.Elapsed < Patience, $"waited {Patience.TotalSeconds} s for {what}");
-            await timer.WaitForNextTickAsync(Ct);
-        }
-    }
+    private static Task UntilAsync(Func<Task<bool>> condition, string what) => Eventually.UntilAsync(condition, what, Patience);
 }

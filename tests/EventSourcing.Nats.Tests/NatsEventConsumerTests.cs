@@ -6,6 +6,7 @@ using EventSourcing.Forwarding;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
+using EventSourcing.Tests.Shared.Waiting;
 
 namespace EventSourcing.Nats.Tests;
 
@@ -258,16 +259,7 @@ public sealed class NatsEventConsumerTests(NatsFixture nats)
         return await action(new NatsJSContext(connection));
     }
 
-    private static async Task UntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = Stopwatch.StartNew();
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(20));
-        while (!await condition())
-        {
-            Assert.True(deadline.Elapsed < Patience, $"waited {Patience.TotalSeconds} s for {what}");
-            await timer.WaitForNextTickAsync(Ct);
-        }
-    }
+    private static Task UntilAsync(Func<Task<bool>> condition, string what) => Eventually.UntilAsync(condition, what, Patience);
 
     private sealed record TestConsumer(NatsEventConsumer Consumer, string Durable);
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using EventSourcing.Forwarding;
 using EventSourcing.Testing.Contracts.Forwarding;
 using EventSourcing.Testing.Nats;
+using EventSourcing.Tests.Shared.Waiting;
 
 namespace EventSourcing.Nats.Tests;
 
@@ -127,23 +128,7 @@ public sealed class NatsTransportFaultTests(NatsFixture nats)
             "the batch to be acknowledged after the restart");
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        using var patience = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        patience.CancelAfter(TimeSpan.FromSeconds(30));
-        using var ticks = new PeriodicTimer(TimeSpan.FromMilliseconds(1));
-        try
-        {
-            while (!condition())
-            {
-                await ticks.WaitForNextTickAsync(patience.Token);
-            }
-        }
-        catch (OperationCanceledException) when (!Ct.IsCancellationRequested)
-        {
-            Assert.Fail($"Timed out waiting for {what}.");
-        }
-    }
+    private static Task WaitUntilAsync(Func<bool> condition, string what) => Eventually.UntilAsync(condition, what, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(1));
 
     /// <summary>The contract's event maker, reached through a derived class.</summary>
     private abstract class EventsOf : EventTransportContract

@@ -6,6 +6,7 @@ using EventSourcing.Testing.Contracts.Privacy;
 using EventSourcing.Testing.Contracts.Projections;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using EventSourcing.Tests.Shared.Waiting;
 
 namespace EventSourcing.Core.Tests.Diagnostics;
 
@@ -238,16 +239,8 @@ public sealed class TelemetryTests
         return telemetry.Of(instrument, "eventsourcing.follower.name", CounterProjection.ProjectionName).LastOrDefault()?.Value ?? -1;
     }
 
-    private static async Task UntilAsync(Func<Task<bool>> condition, Func<string>? state = null)
-    {
-        var deadline = Stopwatch.StartNew();
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(20));
-        while (!await condition())
-        {
-            Assert.True(deadline.Elapsed < Patience, $"the condition did not hold in time. {state?.Invoke()}");
-            await timer.WaitForNextTickAsync(Ct);
-        }
-    }
+    private static Task UntilAsync(Func<Task<bool>> condition, Func<string>? state = null) =>
+        Eventually.UntilAsync(condition, "the condition", Patience, state: state);
 }
 
 /// <summary>A command the counter decider refuses.</summary>

@@ -12,6 +12,7 @@ using EventSourcing.Testing.Contracts.Domain;
 using EventSourcing.Testing.Contracts.Privacy;
 using EventSourcing.Testing.Contracts.Projections;
 using Microsoft.Extensions.DependencyInjection;
+using EventSourcing.Tests.Shared.Waiting;
 
 namespace EventSourcing.Core.Tests.Forwarding;
 
@@ -237,16 +238,7 @@ public sealed class ForwarderTests
         return await host.Store.ReadAllAsync(first + 1, Ct).ToListAsync(Ct);
     }
 
-    private static Task UntilAsync(Func<bool> condition) => UntilAsync(() => Task.FromResult(condition()));
+    private static Task UntilAsync(Func<bool> condition) => Eventually.UntilAsync(condition, "the condition", Patience);
 
-    private static async Task UntilAsync(Func<Task<bool>> condition)
-    {
-        var deadline = Stopwatch.StartNew();
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(20));
-        while (!await condition())
-        {
-            Assert.True(deadline.Elapsed < Patience, "the condition did not hold in time");
-            await timer.WaitForNextTickAsync(Ct);
-        }
-    }
+    private static Task UntilAsync(Func<Task<bool>> condition) => Eventually.UntilAsync(condition, "the condition", Patience);
 }

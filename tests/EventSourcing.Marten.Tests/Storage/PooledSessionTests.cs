@@ -7,6 +7,7 @@ using EventSourcing.Tests.Shared.Postgres;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using EventSourcing.Tests.Shared.Waiting;
 
 namespace EventSourcing.Marten.Tests.Storage;
 
@@ -353,23 +354,7 @@ public sealed class PooledSessionTests(PostgresFixture postgres)
         return new Session(reader.GetInt32(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetFieldValue<string[]>(4));
     }
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
-    {
-        using var patience = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        patience.CancelAfter(Patience);
-        using var ticks = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
-        try
-        {
-            while (!await condition())
-            {
-                await ticks.WaitForNextTickAsync(patience.Token);
-            }
-        }
-        catch (OperationCanceledException) when (!Ct.IsCancellationRequested)
-        {
-            Assert.Fail($"timed out waiting for {what}");
-        }
-    }
+    private static Task WaitUntilAsync(Func<Task<bool>> condition, string what) => Eventually.UntilAsync(condition, what, Patience, TimeSpan.FromMilliseconds(50));
 
     private static async Task ExecuteAsync(string connectionString, string sql)
     {

@@ -25,7 +25,7 @@ public sealed class PoisonEventTests(PostgresFixture postgres)
         var (sentAgain, verdict) = await run.StopAndCheckAsync();
         var after = run.Load.Acknowledged.Values.Count(p => p.Position > poison);
         var statuses = (await run.ProjectionsAsync()).Where(s => s.Lifecycle != "reactor").ToList();
-        var reactor = await Infrastructure.Eventually.Async(async () => Assert.Single(await run.ProjectionsAsync(), s => s.Lifecycle == "reactor"), r => r.Lag == 0, "the reactor's checkpoint to reach the head");
+        var reactor = await Eventually.Async(async () => Assert.Single(await run.ProjectionsAsync(), s => s.Lifecycle == "reactor"), r => r.Lag == 0, "the reactor's checkpoint to reach the head");
         var letters = await run.Log.DeadLettersAsync();
         using var history = await run.Client.GetAsync(Infrastructure.ReservationsApi.Url($"/reservations/{poisoned}/history"), TestContext.Current.CancellationToken);
 

@@ -159,16 +159,7 @@ public sealed class NotifierTests(PostgresFixture postgres)
         }
     }
 
-    private static async Task UntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = Stopwatch.StartNew();
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
-        while (!condition())
-        {
-            Assert.True(deadline.Elapsed < Patience, $"waited {Patience.TotalSeconds} s for {what}");
-            await timer.WaitForNextTickAsync(Ct);
-        }
-    }
+    private static Task UntilAsync(Func<bool> condition, string what) => Eventually.UntilAsync(condition, what, Patience, TimeSpan.FromMilliseconds(50));
 
     private sealed class TempFolder : IDisposable
     {
