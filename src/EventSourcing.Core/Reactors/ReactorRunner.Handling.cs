@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using EventSourcing.Diagnostics;
 using EventSourcing.Events;
 using EventSourcing.Projections;
@@ -13,60 +14,33 @@ internal sealed partial class ReactorRunner
     /// is waited out (it does not count as an attempt); any other is tried again, pausing between attempts, up to
     /// <see cref="ReactorOptions.MaxAttempts"/>, then the event is dead-lettered (true) or the reactor stops (false).
     /// </summary>
-    private async Task<bool> HandleAsync(Reactor reactor, ReactorOptions options, string name, EventEnvelope envelope, PendingCheckpoint checkpoint, ReactorProgress progress, CancellationToken cancellationToken)
+    private Task<bool> HandleAsync(Reactor reactor, ReactorOptions options, string name, EventEnvelope envelope, PendingCheckpoint checkpoint, ReactorProgress progress, CancellationToken cancellationToken)
     {
-        using var activity = FollowerTelemetry.StartHandling("react", Telemetry.Reactor, reactor.Name, envelope);
+        var activity = FollowerTelemetry.StartHandling("react", Telemetry.Reactor, reactor.Name, envelope);
         if (envelope.Data is UnreadableEvent unreadable)
         {
-            // No retry can read it: skip it, loudly, rather than stop every reaction to the events after it.
-            LogUnreadable(_logger, unreadable.Error, reactor.Name, envelope.Position, envelope.EventType, envelope.StreamId);
-            checkpoint.DeadLetter(DeadLetter.For(name, envelope, unreadable.Error, timeProvider.GetUtcNow()));
-            FollowerTelemetry.DeadLettered(Telemetry.Reactor, reactor.Name);
-            Telemetry.Fail(activity, unreadable.Error);
-            return true;
-        }
-
-        var (attempt, outage) = (1, 0);
-        while (true)
-        {
-            try
+            using (activity)
             {
-                await reactor.ReactAsync(envelope, cancellationToken).ConfigureAwait(false);
-                progress.Healthy();
-                return true;
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                throw;
-            }
-            catch (Exception exception) when (ReactorOutages.IsOutage(reactor, exception))
-            {
-                progress.Retrying();
-                var pause = FollowerRetry.Pause(++outage);
-                LogAway(exception, reactor.Name, envelope.Position, pause);
-                await Task.Delay(pause, timeProvider, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception exception)
-            {
-                if (attempt >= options.MaxAttempts)
-                {
-                    var letter = DeadLetter.For(name, envelope, exception, timeProvider.GetUtcNow());
-                    checkpoint.DeadLetter(letter);
-                    FollowerTelemetry.DeadLettered(Telemetry.Reactor, reactor.Name);
-                    Telemetry.Fail(activity, exception);
-                    var stops = options.OnPoisonEvent == PoisonEventPolicy.Stop;
-                    LogPoison(_logger, exception, reactor.Name, envelope.Position, envelope.EventType, envelope.StreamId, attempt, stops ? "stops there until it is replayed" : "keeps it as a dead letter and goes on");
-                    return !stops;
-                }
-
-                progress.Retrying();
-                activity?.AddEvent(new System.Diagnostics.ActivityEvent("retry", tags: new System.Diagnostics.ActivityTagsCollection { [Telemetry.Retry] = attempt, [Telemetry.ErrorType] = exception.GetType().FullName }));
-                var pause = FollowerRetry.Pause(attempt);
-                LogAttemptFailed(_logger, exception, reactor.Name, envelope.Position, envelope.EventType, attempt, options.MaxAttempts, pause);
-                await Task.Delay(pause, timeProvider, cancellationToken).ConfigureAwait(false);
-                attempt++;
+                // No retry can read it: skip it, loudly, rather than stop every reaction to the events after it.
+                LogUnreadable(_logger, unreadable.Error, reactor.Name, envelope.Position, envelope.EventType, envelope.StreamId);
+                checkpoint.DeadLetter(DeadLetter.For(name, envelope, unreadable.Error, timeProvider.GetUtcNow()));
+                FollowerTelemetry.DeadLettered(Telemetry.Reactor, reactor.Name);
+                Telemetry.Fail(activity, unreadable.Error);
+                return Task.FromResult(true);
             }
         }
+
+        return RetryAsync(
+            reactor,
+            options,
+            envelope,
+            progress,
+            activity,
+            (Runner: this, Reactor: reactor, Options: options, Name: name, Envelope: envelope, Checkpoint: checkpoint, Activity: activity),
+            static (handling, cancellationToken) => handling.Reactor.ReactAsync(handling.Envelope, cancellationToken),
+            static (handling, exception, attempts) => handling.Runner.Poisoned(
+                handling.Reactor, handling.Options, handling.Name, handling.Envelope, handling.Checkpoint, handling.Activity, exception, attempts),
+            cancellationToken);
     }
 
     /// <summary>
@@ -74,48 +48,102 @@ internal sealed partial class ReactorRunner
     /// (<see cref="ReactorOptions.MaxAttempts"/> times), to be handled event by event, or holds an event that cannot be read.
     /// An outage is waited out and tried again without counting.
     /// </summary>
-    private async Task<bool> HandlePageAsync(PageReactor reactor, ReactorOptions options, IReadOnlyList<EventEnvelope> events, ReactorProgress progress, CancellationToken cancellationToken)
+    private Task<bool> HandlePageAsync(PageReactor reactor, ReactorOptions options, IReadOnlyList<EventEnvelope> events, ReactorProgress progress, CancellationToken cancellationToken)
     {
         if (events.Any(e => e.Data is UnreadableEvent))
         {
-            return false;
+            return Task.FromResult(false);
         }
 
-        var (attempt, outage) = (1, 0);
-        while (true)
+        return RetryAsync(
+            reactor,
+            options,
+            events[0],
+            progress,
+            activity: null,
+            (Logger: _logger, Reactor: reactor, Events: events),
+            static (page, cancellationToken) => page.Reactor.ReactToPageAsync(page.Events, cancellationToken),
+            static (page, exception, attempts) =>
+            {
+                LogPageFailed(page.Logger, exception, page.Reactor.Name, page.Events[0].Position, page.Events[^1].Position, attempts);
+                return false;
+            },
+            cancellationToken);
+    }
+
+    /// <summary>
+    /// The retry loop of <see cref="HandleAsync"/> and <see cref="HandlePageAsync"/>: runs <paramref name="reactAsync"/>
+    /// until it succeeds (true). A failure of the store, or an outage the reactor names, is waited out without counting as
+    /// an attempt; any other is tried again, pausing between attempts, up to <see cref="ReactorOptions.MaxAttempts"/>, and
+    /// then <paramref name="exhausted"/> (given the last failure and the attempts made) says what to return. Messages name
+    /// <paramref name="first"/>, the event or the first of the page; retries are marked on <paramref name="activity"/>,
+    /// which ends with the loop.
+    /// </summary>
+    /// <remarks>
+    /// The callbacks are static lambdas over <paramref name="state"/>, and the callers hand over the task of this one async
+    /// method: handling an event allocates no closure and no second state machine.
+    /// </remarks>
+    private async Task<bool> RetryAsync<TState>(
+        Reactor reactor,
+        ReactorOptions options,
+        EventEnvelope first,
+        ReactorProgress progress,
+        Activity? activity,
+        TState state,
+        Func<TState, CancellationToken, Task> reactAsync,
+        Func<TState, Exception, int, bool> exhausted,
+        CancellationToken cancellationToken)
+    {
+        using (activity)
         {
-            try
+            var (attempt, outage) = (1, 0);
+            while (true)
             {
-                await reactor.ReactToPageAsync(events, cancellationToken).ConfigureAwait(false);
-                progress.Healthy();
-                return true;
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                throw;
-            }
-            catch (Exception exception) when (ReactorOutages.IsOutage(reactor, exception))
-            {
-                progress.Retrying();
-                var pause = FollowerRetry.Pause(++outage);
-                LogAway(exception, reactor.Name, events[0].Position, pause);
-                await Task.Delay(pause, timeProvider, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception exception)
-            {
-                if (attempt >= options.MaxAttempts)
+                try
                 {
-                    LogPageFailed(_logger, exception, reactor.Name, events[0].Position, events[^1].Position, attempt);
-                    return false;
+                    await reactAsync(state, cancellationToken).ConfigureAwait(false);
+                    progress.Healthy();
+                    return true;
                 }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    throw;
+                }
+                catch (Exception exception) when (ReactorOutages.IsOutage(reactor, exception))
+                {
+                    progress.Retrying();
+                    var pause = FollowerRetry.Pause(++outage);
+                    LogAway(exception, reactor.Name, first.Position, pause);
+                    await Task.Delay(pause, timeProvider, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception exception)
+                {
+                    if (attempt >= options.MaxAttempts)
+                    {
+                        return exhausted(state, exception, attempt);
+                    }
 
-                progress.Retrying();
-                var pause = FollowerRetry.Pause(attempt);
-                LogAttemptFailed(_logger, exception, reactor.Name, events[0].Position, events[0].EventType, attempt, options.MaxAttempts, pause);
-                await Task.Delay(pause, timeProvider, cancellationToken).ConfigureAwait(false);
-                attempt++;
+                    progress.Retrying();
+                    activity?.AddEvent(new ActivityEvent("retry", tags: new ActivityTagsCollection { [Telemetry.Retry] = attempt, [Telemetry.ErrorType] = exception.GetType().FullName }));
+                    var pause = FollowerRetry.Pause(attempt);
+                    LogAttemptFailed(_logger, exception, reactor.Name, first.Position, first.EventType, attempt, options.MaxAttempts, pause);
+                    await Task.Delay(pause, timeProvider, cancellationToken).ConfigureAwait(false);
+                    attempt++;
+                }
             }
         }
+    }
+
+    /// <summary>The event failed <paramref name="attempts"/> times: it becomes a dead letter; true when the reactor goes on past it.</summary>
+    private bool Poisoned(Reactor reactor, ReactorOptions options, string name, EventEnvelope envelope, PendingCheckpoint checkpoint, Activity? activity, Exception exception, int attempts)
+    {
+        var letter = DeadLetter.For(name, envelope, exception, timeProvider.GetUtcNow());
+        checkpoint.DeadLetter(letter);
+        FollowerTelemetry.DeadLettered(Telemetry.Reactor, reactor.Name);
+        Telemetry.Fail(activity, exception);
+        var stops = options.OnPoisonEvent == PoisonEventPolicy.Stop;
+        LogPoison(_logger, exception, reactor.Name, envelope.Position, envelope.EventType, envelope.StreamId, attempts, stops ? "stops there until it is replayed" : "keeps it as a dead letter and goes on");
+        return !stops;
     }
 
     private void LogAway(Exception exception, string reactor, long position, TimeSpan pause)

@@ -1,30 +1,25 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
+using EventSourcing.Testing.Processes;
 
 namespace EventSourcing.Testing.Nats;
 
 /// <summary>
-/// Stopping the server and removing its folder: on dispose; at process exit or SIGTERM if never disposed; for a process
-/// killed outright, the watchdog of <see cref="ServerProcess"/> kills the server, and the next <see cref="StartAsync"/>
-/// removes folders whose owning process is gone.
+/// Stopping the server and removing its folder: on dispose; at process exit or SIGTERM if never disposed (see
+/// <see cref="ExitCleanup"/>); for a process killed outright, the watchdog of <see cref="ServerProcess"/> kills the
+/// server, and the next <see cref="StartAsync"/> removes folders whose owning process is gone (see <see cref="OwnedFolder"/>).
 /// </summary>
 internal sealed partial class LocalNatsServer
 {
-    private const string OwnerFile = "owner";
-    private static readonly TimeSpan StartTimeMargin = TimeSpan.FromSeconds(5);
-
-    private PosixSignalRegistration? _sigterm;
-    private int _disposed;
+    private readonly ExitCleanup _cleanup;
 
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        if (!_cleanup.ClaimForDispose())
         {
             return;
         }
 
-        UnregisterExitHooks();
         await _gate.WaitAsync().ConfigureAwait(false);
         try
         {
@@ -40,50 +35,19 @@ internal sealed partial class LocalNatsServer
             _gate.Release();
         }
 
-        DeleteRoot(Root);
-    }
-
-    private static bool OwnerIsAlive(string root)
-    {
-        try
-        {
-            var parts = File.ReadAllText(Path.Combine(root, OwnerFile)).Split(' ');
-            using var owner = Process.GetProcessById(int.Parse(parts[0], CultureInfo.InvariantCulture));
-            // The same process within a margin (start times are recomputed at each reading), a reused id well outside it.
-            var recorded = new DateTime(long.Parse(parts[1], CultureInfo.InvariantCulture), DateTimeKind.Utc);
-            return (owner.StartTime.ToUniversalTime() - recorded).Duration() < StartTimeMargin;
-        }
-        catch (ArgumentException)
-        {
-            return false;   // no such process
-        }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException or InvalidOperationException)
-        {
-            return true;    // not ours to judge: leave it
-        }
+        OwnedFolder.Delete(Root);
     }
 
     /// <summary>Removes the folders (and any server still running in one) of test processes that ended without cleaning up.</summary>
-    private static void RemoveLeftovers()
-    {
-        foreach (var root in Directory.EnumerateDirectories(Path.GetTempPath(), FolderPrefix + "*"))
-        {
-            if (OwnerIsAlive(root))
-            {
-                continue;
-            }
-
-            try
+    private static Task RemoveLeftoversAsync(CancellationToken cancellationToken) =>
+        OwnedFolder.RemoveLeftoversAsync(
+            FolderPrefix,
+            static (root, _) =>
             {
                 KillServerOf(root);
-                DeleteRoot(root);
-            }
-            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-            {
-                // Another process is removing it, or it is not ours to remove.
-            }
-        }
-    }
+                return Task.FromResult(true);
+            },
+            cancellationToken);
 
     /// <summary>Kills the server whose pid file is in <paramref name="root"/>, if that process still runs with this folder.</summary>
     private static void KillServerOf(string root)
@@ -112,60 +76,14 @@ internal sealed partial class LocalNatsServer
         }
     }
 
-    private static void DeleteRoot(string root)
-    {
-        try
-        {
-            Directory.Delete(root, recursive: true);
-        }
-        catch (DirectoryNotFoundException)
-        {
-            // Already gone.
-        }
-    }
-
-    private void WriteOwner()
-    {
-        using var current = Process.GetCurrentProcess();
-        File.WriteAllText(
-            Path.Combine(Root, OwnerFile),
-            string.Create(CultureInfo.InvariantCulture, $"{current.Id} {current.StartTime.ToUniversalTime().Ticks}"));
-    }
-
-    private void RegisterExitHooks()
-    {
-        AppDomain.CurrentDomain.ProcessExit += OnProcessExit;
-        try
-        {
-            _sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => StopAtExit());
-        }
-        catch (PlatformNotSupportedException)
-        {
-            // ProcessExit alone, then.
-        }
-    }
-
-    private void UnregisterExitHooks()
-    {
-        AppDomain.CurrentDomain.ProcessExit -= OnProcessExit;
-        _sigterm?.Dispose();
-    }
-
-    private void OnProcessExit(object? sender, EventArgs e) => StopAtExit();
-
     /// <summary>The fallback when the owner never disposed the server: nothing can be awaited or thrown here.</summary>
     private void StopAtExit()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) == 1)
-        {
-            return;
-        }
-
         try
         {
             _running?.KillNow();
             _running?.Process.WaitForExit(TimeSpan.FromSeconds(10));
-            DeleteRoot(Root);
+            OwnedFolder.Delete(Root);
         }
         catch (Exception exception) when (exception is InvalidOperationException or IOException or UnauthorizedAccessException)
         {

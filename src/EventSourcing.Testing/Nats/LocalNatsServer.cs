@@ -1,8 +1,5 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
-using EventSourcing.Testing.Postgres;
+using EventSourcing.Testing.Processes;
 
 namespace EventSourcing.Testing.Nats;
 
@@ -29,8 +26,7 @@ internal sealed partial class LocalNatsServer : IAsyncDisposable
         _options = options;
         Root = root;
         Directory.CreateDirectory(StoreDirectory);
-        WriteOwner();
-        RegisterExitHooks();
+        _cleanup = new ExitCleanup(StopAtExit);
     }
 
     /// <summary>The temp folder holding the store, the server log and the owner stamp.</summary>
@@ -50,15 +46,15 @@ internal sealed partial class LocalNatsServer : IAsyncDisposable
 
     public static async Task<LocalNatsServer> StartAsync(string program, NatsServerOptions options, CancellationToken cancellationToken)
     {
-        RemoveLeftovers();
-        var server = new LocalNatsServer(program, options, Directory.CreateTempSubdirectory(FolderPrefix).FullName);
+        await RemoveLeftoversAsync(cancellationToken).ConfigureAwait(false);
+        var server = new LocalNatsServer(program, options, OwnedFolder.Create(FolderPrefix));
         try
         {
             for (var attempt = 1; ; attempt++)
             {
                 try
                 {
-                    await server.LaunchAsync(FreePort(), cancellationToken).ConfigureAwait(false);
+                    await server.LaunchAsync(LoopbackPort.Free(), cancellationToken).ConfigureAwait(false);
                     return server;
                 }
                 catch (InvalidOperationException exception) when (attempt < PortAttempts && exception.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
@@ -137,7 +133,12 @@ internal sealed partial class LocalNatsServer : IAsyncDisposable
         _port = port;
         try
         {
-            await NatsProbe.WaitUntilReadyAsync(Url, _options.StartTimeout, () => LogTail(running), () => running.Process.HasExited, cancellationToken)
+            await NatsProbe.WaitUntilReadyAsync(
+                    Url,
+                    _options.StartTimeout,
+                    () => LogTail(running),
+                    () => running.Process.HasExited ? "nats-server exited before it accepted connections." : null,
+                    cancellationToken)
                 .ConfigureAwait(false);
         }
         catch
@@ -148,14 +149,5 @@ internal sealed partial class LocalNatsServer : IAsyncDisposable
         }
 
         _running = running;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
+using EventSourcing.Testing.Processes;
 
 namespace EventSourcing.Testing.Nats;
 
@@ -10,44 +11,19 @@ internal static class NatsProbe
     private const int DefaultPort = 4222;
     private static readonly TimeSpan RetryInterval = TimeSpan.FromMilliseconds(100);
 
-    public static async Task WaitUntilReadyAsync(string url, TimeSpan timeout, Func<string> diagnostics, Func<bool>? exited, CancellationToken cancellationToken)
+    /// <summary>Waits until the first server of <paramref name="url"/> greets a new connection (see <see cref="ServerReadiness.WaitAsync"/>).</summary>
+    public static Task WaitUntilReadyAsync(string url, TimeSpan timeout, Func<string> diagnostics, Func<string?>? ended, CancellationToken cancellationToken)
     {
         var (host, port) = Endpoint(url);
-        var server = $"NATS at {host}:{port.ToString(CultureInfo.InvariantCulture)}";
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(timeout);
-        Exception? lastError = null;
-        while (true)
-        {
-            try
-            {
-                if (await GreetsAsync(host, port, deadline.Token).ConfigureAwait(false))
-                {
-                    return;
-                }
-            }
-            catch (Exception exception) when (exception is SocketException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
-            {
-                lastError = exception is OperationCanceledException ? lastError : exception;
-            }
-
-            if (exited?.Invoke() == true)
-            {
-                throw new InvalidOperationException($"nats-server exited before it accepted connections.{Environment.NewLine}{diagnostics()}");
-            }
-
-            try
-            {
-                await Task.Delay(RetryInterval, deadline.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                throw new TimeoutException(
-                    $"{server} did not accept connections within {timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s " +
-                    $"(last error: {lastError?.Message}).{Environment.NewLine}{diagnostics()}",
-                    lastError);
-            }
-        }
+        return ServerReadiness.WaitAsync(
+            $"NATS at {host}:{port.ToString(CultureInfo.InvariantCulture)}",
+            timeout,
+            RetryInterval,
+            deadline => GreetsAsync(host, port, deadline),
+            static exception => exception is SocketException or IOException,
+            diagnostics,
+            ended,
+            cancellationToken);
     }
 
     /// <summary>The first server of a URL list (<c>nats://user:pass@host:port,...</c>), with the default port.</summary>

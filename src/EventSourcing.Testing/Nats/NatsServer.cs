@@ -65,7 +65,7 @@ public sealed class NatsServer : IAsyncDisposable
         var external = options.Restartable ? null : Environment.GetEnvironmentVariable(options.UrlVariable);
         if (!string.IsNullOrWhiteSpace(external))
         {
-            await NatsProbe.WaitUntilReadyAsync(external, options.StartTimeout, () => $"Check the URL in {options.UrlVariable}.", exited: null, cancellationToken)
+            await NatsProbe.WaitUntilReadyAsync(external, options.StartTimeout, () => $"Check the URL in {options.UrlVariable}.", ended: null, cancellationToken)
                 .ConfigureAwait(false);
             return new NatsServer(external, NatsServerKind.External, local: null);
         }

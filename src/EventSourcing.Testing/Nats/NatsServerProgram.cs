@@ -1,4 +1,4 @@
-using EventSourcing.Testing.Postgres;
+using EventSourcing.Testing.Processes;
 
 namespace EventSourcing.Testing.Nats;
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
-using EventSourcing.Testing.Postgres;
+using EventSourcing.Testing.Processes;
 
 namespace EventSourcing.Testing.Nats;
 
@@ -14,52 +13,28 @@ internal sealed class ServerProcess : IDisposable
     private const string WatchdogScript = "read -r _; kill -9 \"$1\" 2>/dev/null";
 
     private readonly Process? _watchdog;
-    private readonly StringBuilder _output = new();
-    private readonly Lock _lock = new();
+    private readonly ProcessOutput _output;
 
-    private ServerProcess(Process process, Process? watchdog)
+    private ServerProcess(Process process, Process? watchdog, ProcessOutput output)
     {
         Process = process;
         _watchdog = watchdog;
+        _output = output;
     }
 
     public Process Process { get; }
 
     /// <summary>What the process printed (its log goes to a file; this holds what comes before, such as a bad option).</summary>
-    public string Output
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _output.ToString();
-            }
-        }
-    }
+    public string Output => _output.ToString();
 
     public static ServerProcess Start(string program, IEnumerable<string> arguments)
     {
-        var process = new Process { StartInfo = Redirected(program, arguments) };
-        try
-        {
-            process.Start();
-        }
-        catch (System.ComponentModel.Win32Exception exception)
-        {
-            process.Dispose();
-            throw new InvalidOperationException($"Could not run {program}: {exception.Message}", exception);
-        }
-
+        var output = new ProcessOutput();
+        var process = ExternalProcess.Start(program, arguments, output);
         var watchdog = OperatingSystem.IsWindows()
             ? null
-            : Process.Start(Redirected("/bin/sh", ["-c", WatchdogScript, "nats-server-watchdog", process.Id.ToString(CultureInfo.InvariantCulture)]));
-        var started = new ServerProcess(process, watchdog);
-        process.OutputDataReceived += (_, e) => started.Append(e.Data);
-        process.ErrorDataReceived += (_, e) => started.Append(e.Data);
-        process.StandardInput.Close();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return started;
+            : Process.Start(ExternalProcess.StartInfo("/bin/sh", ["-c", WatchdogScript, "nats-server-watchdog", process.Id.ToString(CultureInfo.InvariantCulture)]));
+        return new ServerProcess(process, watchdog, output);
     }
 
     /// <summary>Ends the server and waits until it has; a graceful stop that takes too long becomes a kill.</summary>
@@ -69,7 +44,7 @@ internal sealed class ServerProcess : IDisposable
         {
             if (mode == NatsStopMode.Graceful && !OperatingSystem.IsWindows())
             {
-                await ExternalProcess.RunAsync("kill", ["-TERM", Process.Id.ToString(CultureInfo.InvariantCulture)], cancellationToken).ConfigureAwait(false);
+                await ExternalProcess.SignalAsync("TERM", [Process.Id.ToString(CultureInfo.InvariantCulture)], cancellationToken).ConfigureAwait(false);
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 timeout.CancelAfter(gracefulTimeout);
                 try
@@ -78,12 +53,12 @@ internal sealed class ServerProcess : IDisposable
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
-                    Kill();
+                    ExternalProcess.Kill(Process);
                 }
             }
             else
             {
-                Kill();
+                ExternalProcess.Kill(Process);
             }
 
             await Process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
@@ -95,7 +70,7 @@ internal sealed class ServerProcess : IDisposable
     /// <summary>Kills the server and its watchdog without waiting: for a process-exit handler, where nothing can be awaited.</summary>
     public void KillNow()
     {
-        Kill();
+        ExternalProcess.Kill(Process);
         StopWatchdog();
     }
 
@@ -104,36 +79,6 @@ internal sealed class ServerProcess : IDisposable
         StopWatchdog();
         Process.Dispose();
         _watchdog?.Dispose();
-    }
-
-    private static ProcessStartInfo Redirected(string fileName, IEnumerable<string> arguments)
-    {
-        var startInfo = new ProcessStartInfo(fileName)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            CreateNoWindow = true,
-        };
-        foreach (var argument in arguments)
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        return startInfo;
-    }
-
-    private void Kill()
-    {
-        try
-        {
-            Process.Kill();
-        }
-        catch (InvalidOperationException)
-        {
-            // It has exited already.
-        }
     }
 
     /// <summary>Kills the watchdog (its pipe stays open, so it never acts).</summary>
@@ -150,19 +95,6 @@ internal sealed class ServerProcess : IDisposable
         catch (InvalidOperationException)
         {
             // It has exited already.
-        }
-    }
-
-    private void Append(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_lock)
-        {
-            _output.AppendLine(line);
         }
     }
 }

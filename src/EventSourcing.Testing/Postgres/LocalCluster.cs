@@ -1,6 +1,5 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
+using EventSourcing.Testing.Processes;
 
 namespace EventSourcing.Testing.Postgres;
 
@@ -25,8 +24,7 @@ internal sealed partial class LocalCluster : IAsyncDisposable
         _binDirectory = binDirectory;
         _runAsServiceUser = runAsServiceUser;
         Root = root;
-        WriteOwner();
-        RegisterExitHooks();
+        _cleanup = new ExitCleanup(StopAtExit);
     }
 
     /// <summary>The temp folder holding the data directory, the server log and the Unix socket.</summary>
@@ -44,8 +42,7 @@ internal sealed partial class LocalCluster : IAsyncDisposable
     {
         var runAsServiceUser = RunsAsRoot();
         await RemoveLeftoversAsync(binDirectory, runAsServiceUser, cancellationToken).ConfigureAwait(false);
-        var root = Directory.CreateTempSubdirectory(FolderPrefix).FullName;
-        var cluster = new LocalCluster(binDirectory, root, runAsServiceUser);
+        var cluster = new LocalCluster(binDirectory, OwnedFolder.Create(FolderPrefix), runAsServiceUser);
         try
         {
             await cluster.InitializeAsync(options, cancellationToken).ConfigureAwait(false);
@@ -97,7 +94,7 @@ internal sealed partial class LocalCluster : IAsyncDisposable
 
         var pidFile = await File.ReadAllLinesAsync(Path.Combine(DataDirectory, "postmaster.pid"), cancellationToken).ConfigureAwait(false);
         var postmaster = int.Parse(pidFile[0], CultureInfo.InvariantCulture);
-        await KillAsync(signal, [postmaster], cancellationToken).ConfigureAwait(false);
+        await KillAsync(signal, [postmaster.ToString(CultureInfo.InvariantCulture)], cancellationToken).ConfigureAwait(false);
         var children = (await File.ReadAllTextAsync($"/proc/{postmaster}/task/{postmaster}/children", cancellationToken).ConfigureAwait(false))
             .Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (children.Length > 0)
@@ -106,10 +103,9 @@ internal sealed partial class LocalCluster : IAsyncDisposable
         }
     }
 
-    private async Task KillAsync(string signal, IEnumerable<object> processIds, CancellationToken cancellationToken)
+    private async Task KillAsync(string signal, IEnumerable<string> processIds, CancellationToken cancellationToken)
     {
-        var result = await ExternalProcess.RunAsync("kill", [$"-{signal}", .. processIds.Select(id => Convert.ToString(id, CultureInfo.InvariantCulture)!)], cancellationToken)
-            .ConfigureAwait(false);
+        var result = await ExternalProcess.SignalAsync(signal, processIds, cancellationToken).ConfigureAwait(false);
         var gone = result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).All(line => line.Contains("No such process", StringComparison.Ordinal));
         if (!result.Succeeded && !gone)
         {
@@ -139,15 +135,6 @@ internal sealed partial class LocalCluster : IAsyncDisposable
     private static bool RunsAsRoot() =>
         !OperatingSystem.IsWindows() && string.Equals(Environment.UserName, "root", StringComparison.Ordinal);
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
-
     private async Task InitializeAsync(PostgresServerOptions options, CancellationToken cancellationToken)
     {
         if (_runAsServiceUser)
@@ -165,7 +152,7 @@ internal sealed partial class LocalCluster : IAsyncDisposable
 
         for (var attempt = 1; ; attempt++)
         {
-            var port = FreePort();
+            var port = LoopbackPort.Free();
             var (fileName, arguments) = Command("pg_ctl", StartArguments(port, options));
             var result = await ExternalProcess.RunAsync(fileName, arguments, cancellationToken).ConfigureAwait(false);
             if (result.Succeeded)

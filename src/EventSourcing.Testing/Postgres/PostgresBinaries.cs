@@ -1,3 +1,5 @@
+using EventSourcing.Testing.Processes;
+
 namespace EventSourcing.Testing.Postgres;
 
 /// <summary>Finds the installed PostgreSQL server programs (<c>initdb</c>, <c>pg_ctl</c>).</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using DotNet.Testcontainers.Builders;
+using EventSourcing.Testing.Processes;
 using Npgsql;
 using Testcontainers.PostgreSql;
 
@@ -129,50 +130,41 @@ public sealed partial class PostgresServer
     /// Opens connections until one answers a query, for at most <paramref name="timeout"/>. Errors that
     /// waiting cannot cure (a wrong password, a missing database) fail at once.
     /// </summary>
-    private static async Task WaitUntilReadyAsync(string connectionString, TimeSpan timeout, Func<string> diagnostics, CancellationToken cancellationToken)
+    private static Task WaitUntilReadyAsync(string connectionString, TimeSpan timeout, Func<string> diagnostics, CancellationToken cancellationToken)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false };
         builder.Timeout = Math.Clamp((int)timeout.TotalSeconds, 1, 15);
         var server = $"PostgreSQL at {builder.Host}:{builder.Port.ToString(CultureInfo.InvariantCulture)}";
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(timeout);
-        Exception? lastError = null;
-        while (true)
+        return ServerReadiness.WaitAsync(
+            server,
+            timeout,
+            RetryInterval,
+            AnswersAsync,
+            static exception => exception is NpgsqlException,
+            diagnostics,
+            ended: null,
+            cancellationToken);
+
+        async Task<bool> AnswersAsync(CancellationToken deadline)
         {
             try
             {
                 var connection = new NpgsqlConnection(builder.ConnectionString);
                 await using (connection.ConfigureAwait(false))
                 {
-                    await connection.OpenAsync(deadline.Token).ConfigureAwait(false);
+                    await connection.OpenAsync(deadline).ConfigureAwait(false);
                     var command = new NpgsqlCommand("select 1", connection);
                     await using (command.ConfigureAwait(false))
                     {
-                        await command.ExecuteScalarAsync(deadline.Token).ConfigureAwait(false);
+                        await command.ExecuteScalarAsync(deadline).ConfigureAwait(false);
                     }
                 }
 
-                return;
+                return true;
             }
             catch (PostgresException exception) when (exception.SqlState != PostgresErrorCodes.CannotConnectNow)
             {
                 throw new InvalidOperationException($"{server} refused the connection: {exception.Message}{Environment.NewLine}{diagnostics()}", exception);
-            }
-            catch (Exception exception) when (exception is NpgsqlException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
-            {
-                lastError = exception is OperationCanceledException ? lastError : exception;
-            }
-
-            try
-            {
-                await Task.Delay(RetryInterval, deadline.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                throw new TimeoutException(
-                    $"{server} did not accept connections within {timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s " +
-                    $"(last error: {lastError?.Message}).{Environment.NewLine}{diagnostics()}",
-                    lastError);
             }
         }
     }
