@@ -16,30 +16,29 @@ internal sealed partial class ReactorRunner
     /// </summary>
     private Task<bool> HandleAsync(Reactor reactor, ReactorOptions options, string name, EventEnvelope envelope, PendingCheckpoint checkpoint, ReactorProgress progress, CancellationToken cancellationToken)
     {
-        var activity = FollowerTelemetry.StartHandling("react", Telemetry.Reactor, reactor.Name, envelope);
         if (envelope.Data is UnreadableEvent unreadable)
         {
-            using (activity)
-            {
-                // No retry can read it: skip it, loudly, rather than stop every reaction to the events after it.
-                LogUnreadable(_logger, unreadable.Error, reactor.Name, envelope.Position, envelope.EventType, envelope.StreamId);
-                checkpoint.DeadLetter(DeadLetter.For(name, envelope, unreadable.Error, timeProvider.GetUtcNow()));
-                FollowerTelemetry.DeadLettered(Telemetry.Reactor, reactor.Name);
-                Telemetry.Fail(activity, unreadable.Error);
-                return Task.FromResult(true);
-            }
+            using var activity = FollowerTelemetry.StartHandling("react", Telemetry.Reactor, reactor.Name, envelope);
+            // No retry can read it: skip it, loudly, rather than stop every reaction to the events after it.
+            LogUnreadable(_logger, unreadable.Error, reactor.Name, envelope.Position, envelope.EventType, envelope.StreamId);
+            checkpoint.DeadLetter(DeadLetter.For(name, envelope, unreadable.Error, timeProvider.GetUtcNow()));
+            FollowerTelemetry.DeadLettered(Telemetry.Reactor, reactor.Name);
+            Telemetry.Fail(activity, unreadable.Error);
+            return Task.FromResult(true);
         }
 
+        // The span starts inside the loop's own async method: what it sets as the current activity is undone when that
+        // method completes, and never reaches the caller (this method is not async, and would leak it).
         return RetryAsync(
             reactor,
             options,
             envelope,
             progress,
-            activity,
-            (Runner: this, Reactor: reactor, Options: options, Name: name, Envelope: envelope, Checkpoint: checkpoint, Activity: activity),
+            (Runner: this, Reactor: reactor, Options: options, Name: name, Envelope: envelope, Checkpoint: checkpoint),
+            static handling => FollowerTelemetry.StartHandling("react", Telemetry.Reactor, handling.Reactor.Name, handling.Envelope),
             static (handling, cancellationToken) => handling.Reactor.ReactAsync(handling.Envelope, cancellationToken),
-            static (handling, exception, attempts) => handling.Runner.Poisoned(
-                handling.Reactor, handling.Options, handling.Name, handling.Envelope, handling.Checkpoint, handling.Activity, exception, attempts),
+            static (handling, activity, exception, attempts) => handling.Runner.Poisoned(
+                handling.Reactor, handling.Options, handling.Name, handling.Envelope, handling.Checkpoint, activity, exception, attempts),
             cancellationToken);
     }
 
@@ -60,10 +59,10 @@ internal sealed partial class ReactorRunner
             options,
             events[0],
             progress,
-            activity: null,
             (Logger: _logger, Reactor: reactor, Events: events),
+            start: null,
             static (page, cancellationToken) => page.Reactor.ReactToPageAsync(page.Events, cancellationToken),
-            static (page, exception, attempts) =>
+            static (page, _, exception, attempts) =>
             {
                 LogPageFailed(page.Logger, exception, page.Reactor.Name, page.Events[0].Position, page.Events[^1].Position, attempts);
                 return false;
@@ -75,9 +74,9 @@ internal sealed partial class ReactorRunner
     /// The retry loop of <see cref="HandleAsync"/> and <see cref="HandlePageAsync"/>: runs <paramref name="reactAsync"/>
     /// until it succeeds (true). A failure of the store, or an outage the reactor names, is waited out without counting as
     /// an attempt; any other is tried again, pausing between attempts, up to <see cref="ReactorOptions.MaxAttempts"/>, and
-    /// then <paramref name="exhausted"/> (given the last failure and the attempts made) says what to return. Messages name
-    /// <paramref name="first"/>, the event or the first of the page; retries are marked on <paramref name="activity"/>,
-    /// which ends with the loop.
+    /// then <paramref name="exhausted"/> (given the span, the last failure and the attempts made) says what to return.
+    /// Messages name <paramref name="first"/>, the event or the first of the page; retries are marked on the span
+    /// <paramref name="start"/> begins, which ends with the loop.
     /// </summary>
     /// <remarks>
     /// The callbacks are static lambdas over <paramref name="state"/>, and the callers hand over the task of this one async
@@ -88,13 +87,13 @@ internal sealed partial class ReactorRunner
         ReactorOptions options,
         EventEnvelope first,
         ReactorProgress progress,
-        Activity? activity,
         TState state,
+        Func<TState, Activity?>? start,
         Func<TState, CancellationToken, Task> reactAsync,
-        Func<TState, Exception, int, bool> exhausted,
+        Func<TState, Activity?, Exception, int, bool> exhausted,
         CancellationToken cancellationToken)
     {
-        using (activity)
+        using (var activity = start?.Invoke(state))
         {
             var (attempt, outage) = (1, 0);
             while (true)
@@ -120,7 +119,7 @@ internal sealed partial class ReactorRunner
                 {
                     if (attempt >= options.MaxAttempts)
                     {
-                        return exhausted(state, exception, attempt);
+                        return exhausted(state, activity, exception, attempt);
                     }
 
                     progress.Retrying();
