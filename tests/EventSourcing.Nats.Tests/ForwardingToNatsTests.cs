@@ -59,6 +59,84 @@ public sealed class ForwardingToNatsTests
         Assert.Equal(0, (await ForwarderAsync(status)).DeadLetters);
     }
 
+    [Fact]
+    public async Task A_broker_slower_than_the_log_slows_the_forwarder_never_the_writers_and_the_log_reaches_it_once_in_order()
+    {
+        const int maxInFlight = 8;
+        await using var server = await NatsServer.StartAsync(new NatsServerOptions { Restartable = true }, Ct);
+        var options = NatsTestOptions.Fresh(server.Url, maxInFlight);
+        await using var host = await ProjectionHost.StartAsync(
+            es =>
+            {
+                TallyDecider.Register(es.Events);
+                es.AddForwarder(o => o.CheckpointInterval = TimeSpan.FromMilliseconds(100));
+            },
+            configureServices: services => services.AddNatsTransport(o =>
+            {
+                (o.Url, o.StreamName, o.SubjectPrefix, o.MaxInFlight) = (options.Url, options.StreamName, options.SubjectPrefix, maxInFlight);
+                o.AckTimeout = TimeSpan.FromSeconds(5); // longer than a freeze: the broker is slow, not away
+            }));
+        var status = host.Services.GetRequiredService<ReactorStatusReader>();
+        var transport = Assert.IsType<NatsJetStreamTransport>(host.Services.GetRequiredService<IEventTransport>());
+        await AppendAsync(host, 10, streams: 10);
+        Assert.True(await status.WaitForAsync("forwarder", await host.Store.ReadHeadPositionAsync(Ct), Patience, Ct)); // connected
+
+        // The broker frozen: the writers append 2,000 events, none of them waiting for it.
+        await server.PauseAsync(Ct);
+        var paused = true;
+        try
+        {
+            await AppendAsync(host, 2_000, streams: 40);
+            var behind = await ForwarderAsync(status);
+            Assert.True(behind.Lag >= 1_990, $"the forwarder kept up with a frozen broker (lag {behind.Lag})");
+
+            // Then frozen 400 ms of every 500 ms, far slower than the log, while the writers append 2,000 more.
+            using var slow = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+            var throttling = Task.Run(
+                async () =>
+                {
+                    while (!slow.IsCancellationRequested)
+                    {
+                        await server.ResumeAsync(CancellationToken.None);
+                        paused = false;
+                        await Task.Delay(TimeSpan.FromMilliseconds(100), CancellationToken.None);
+                        if (slow.IsCancellationRequested)
+                        {
+                            break;
+                        }
+
+                        await server.PauseAsync(CancellationToken.None);
+                        paused = true;
+                        await Task.Delay(TimeSpan.FromMilliseconds(400), CancellationToken.None);
+                    }
+                },
+                CancellationToken.None);
+            await AppendAsync(host, 2_000, streams: 40);
+            var head = await host.Store.ReadHeadPositionAsync(Ct);
+            var caughtUp = await status.WaitForAsync("forwarder", head, Patience, Ct);
+            await slow.CancelAsync();
+            await throttling;
+            Assert.True(caughtUp, $"the forwarder did not reach the head through the slow broker: {await ForwarderAsync(status)}");
+        }
+        finally
+        {
+            if (paused)
+            {
+                await server.ResumeAsync(CancellationToken.None);
+            }
+        }
+
+        var stored = await JetStreamReader.ReadAllAsync(server.Url, options.StreamName, Ct);
+        var log = await host.Store.ReadAllAsync(1, Ct).ToListAsync(Ct);
+        var counts = stored.GroupBy(e => e.EventId).ToDictionary(g => g.Key, g => g.Count());
+        Assert.Equal(0, counts.Values.Count(count => count > 1));          // doubled
+        Assert.Equal(0, log.Count(e => !counts.ContainsKey(e.EventId)));   // lost
+        Assert.Equal(log.Count, stored.Count);
+        Assert.All(stored.GroupBy(e => e.StreamId), stream => Assert.Equal(stream.Select(e => e.StreamVersion).Order(), stream.Select(e => e.StreamVersion)));
+        Assert.InRange(transport.MaxInFlightSeen, 2, maxInFlight);          // pipelined, and never past the bound
+        Assert.Equal(0, (await ForwarderAsync(status)).DeadLetters);
+    }
+
     private static async Task<EventSourcing.Projections.ProjectionStatus> ForwarderAsync(ReactorStatusReader status) =>
         (await status.ReadAsync(Ct)).Single(s => s.Name == "forwarder");
 

@@ -76,6 +76,24 @@ public sealed class NatsServerTests
     }
 
     [Fact]
+    public async Task A_paused_server_answers_nothing_until_resumed_and_then_answers_on_the_same_connection()
+    {
+        await using var server = await NatsServer.StartAsync(Restartable, Ct);
+        await using var connection = new NatsConnection(new NatsOpts { Url = server.Url });
+        await connection.PingAsync(Ct);
+
+        await server.PauseAsync(Ct);
+        var unanswered = connection.PingAsync(Ct).AsTask();
+        var answeredWhilePaused = await Task.WhenAny(unanswered, Task.Delay(TimeSpan.FromSeconds(1), Ct)) == unanswered;
+        await server.ResumeAsync(Ct);
+
+        Assert.False(answeredWhilePaused, "the paused server answered a ping");
+        Assert.True(server.IsRunning);
+        await unanswered.WaitAsync(TimeSpan.FromSeconds(10), Ct); // answered once it runs again
+        await connection.PingAsync(Ct);
+    }
+
+    [Fact]
     public async Task Disposing_the_server_ends_its_process_and_removes_its_folder()
     {
         var server = await NatsServer.StartAsync(Restartable, Ct);

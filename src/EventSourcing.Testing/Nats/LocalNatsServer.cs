@@ -106,6 +106,30 @@ internal sealed partial class LocalNatsServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Sends <c>kill -{signal}</c> to the running server (<c>STOP</c> freezes it, <c>CONT</c> lets it run again).</summary>
+    public async Task SignalAsync(string signal, CancellationToken cancellationToken)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            throw new PlatformNotSupportedException("Pausing the server needs Linux (kill).");
+        }
+
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var running = _running ?? throw new InvalidOperationException("The NATS server is not running.");
+            var result = await ExternalProcess.SignalAsync(signal, [running.Process.Id.ToString(CultureInfo.InvariantCulture)], cancellationToken).ConfigureAwait(false);
+            if (!result.Succeeded)
+            {
+                throw new InvalidOperationException($"Could not send {signal} to the NATS server.{Environment.NewLine}{result}{Environment.NewLine}{LogTail(running)}");
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     /// <summary>The last lines of the server log, and what the process printed, for error messages.</summary>
     public string LogTail(ServerProcess? process = null, int lines = 30)
     {

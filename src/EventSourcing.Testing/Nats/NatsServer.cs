@@ -98,6 +98,24 @@ public sealed class NatsServer : IAsyncDisposable
     /// <exception cref="InvalidOperationException">The server runs already, or did not start (the message holds the end of its log).</exception>
     public Task StartAgainAsync(CancellationToken cancellationToken = default) => Restartable().StartAgainAsync(cancellationToken);
 
+    /// <summary>
+    /// Freezes the server (<c>SIGSTOP</c>) until <see cref="ResumeAsync"/>: it still accepts connections, as the kernel does
+    /// that, but answers nothing, as a hung or overloaded broker would. Only for a server started with
+    /// <see cref="NatsServerOptions.Restartable"/>, on Linux.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the wait for the signal to be sent.</param>
+    /// <returns>A task that completes once the server is frozen.</returns>
+    /// <exception cref="NotSupportedException">The server is external, or was not started as restartable.</exception>
+    /// <exception cref="InvalidOperationException">The server is stopped.</exception>
+    public Task PauseAsync(CancellationToken cancellationToken = default) => Restartable().SignalAsync("STOP", cancellationToken);
+
+    /// <summary>Lets the server frozen by <see cref="PauseAsync"/> run again (<c>SIGCONT</c>).</summary>
+    /// <param name="cancellationToken">Cancels the wait for the signal to be sent.</param>
+    /// <returns>A task that completes once the server runs again.</returns>
+    /// <exception cref="NotSupportedException">The server is external, or was not started as restartable.</exception>
+    /// <exception cref="InvalidOperationException">The server is stopped.</exception>
+    public Task ResumeAsync(CancellationToken cancellationToken = default) => Restartable().SignalAsync("CONT", cancellationToken);
+
     /// <summary>Stops a server this instance started and deletes its folder; leaves an external server as it is.</summary>
     /// <returns>A task that completes when everything is removed.</returns>
     public async ValueTask DisposeAsync()
