@@ -8,6 +8,7 @@ using EventSourcing.Reactors;
 using EventSourcing.Storage;
 using EventSourcing.Testing.Contracts.Domain;
 using EventSourcing.Testing.Contracts.Projections;
+using EventSourcing.Tests.Shared.Nats;
 using EventSourcing.Tests.Shared.Postgres;
 using Microsoft.Extensions.DependencyInjection;
 using EventSourcing.Tests.Shared.Waiting;

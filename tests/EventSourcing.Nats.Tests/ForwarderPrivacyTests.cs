@@ -8,6 +8,7 @@ using EventSourcing.Reactors;
 using EventSourcing.Testing.Contracts.Privacy;
 using EventSourcing.Testing.Contracts.Projections;
 using EventSourcing.Testing.Nats;
+using EventSourcing.Tests.Shared.Nats;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace EventSourcing.Nats.Tests;

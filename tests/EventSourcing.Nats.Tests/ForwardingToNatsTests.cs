@@ -7,6 +7,7 @@ using EventSourcing.Storage;
 using EventSourcing.Testing.Contracts.Domain;
 using EventSourcing.Testing.Contracts.Projections;
 using EventSourcing.Testing.Nats;
+using EventSourcing.Tests.Shared.Nats;
 using Microsoft.Extensions.DependencyInjection;
 using EventSourcing.Tests.Shared.Waiting;
 

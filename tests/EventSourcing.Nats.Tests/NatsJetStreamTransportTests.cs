@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using EventSourcing.Forwarding;
 using EventSourcing.Testing.Contracts.Forwarding;
+using EventSourcing.Tests.Shared.Nats;
 
 namespace EventSourcing.Nats.Tests;
 

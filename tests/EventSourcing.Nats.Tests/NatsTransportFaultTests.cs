@@ -2,6 +2,7 @@ using System.Diagnostics;
 using EventSourcing.Forwarding;
 using EventSourcing.Testing.Contracts.Forwarding;
 using EventSourcing.Testing.Nats;
+using EventSourcing.Tests.Shared.Nats;
 using EventSourcing.Tests.Shared.Waiting;
 
 namespace EventSourcing.Nats.Tests;

@@ -92,6 +92,43 @@ public sealed class EventLog(string connectionString)
         throw new InvalidOperationException("No row.");
     }
 
+    /// <summary>The position the committed checkpoint of the follower <paramref name="follower"/> (a reactor, the forwarder) has reached; 0 before its first commit.</summary>
+    public async Task<long> CheckpointOfAsync(string follower)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(Ct);
+        await using var command = new NpgsqlCommand("select coalesce(max((data->>'position')::bigint), 0) from mt_doc_generationcheckpoint where id like @checkpoint", connection)
+        {
+            Parameters = { new("checkpoint", $"reactor:{follower}/%") },
+        };
+        return (long)(await command.ExecuteScalarAsync(Ct))!;
+    }
+
+    /// <summary>How many events the log holds (Marten's tombstones, which fill the numbers of failed appends, left out).</summary>
+    public async Task<long> CountAsync()
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(Ct);
+        await using var command = new NpgsqlCommand("select count(*) from mt_events where stream_id <> 'mt_tombstone'", connection);
+        return (long)(await command.ExecuteScalarAsync(Ct))!;
+    }
+
+    /// <summary>Every event of the log, in log order (tombstones left out): its position, id, stream and version in it.</summary>
+    public async Task<IReadOnlyList<LoggedEvent>> EventsAsync()
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(Ct);
+        await using var command = new NpgsqlCommand("select seq_id, id, stream_id, version from mt_events where stream_id <> 'mt_tombstone' order by seq_id", connection);
+        await using var reader = await command.ExecuteReaderAsync(Ct);
+        var events = new List<LoggedEvent>();
+        while (await reader.ReadAsync(Ct))
+        {
+            events.Add(new LoggedEvent(reader.GetInt64(0), reader.GetGuid(1), reader.GetString(2), reader.GetInt64(3)));
+        }
+
+        return events;
+    }
+
     /// <summary>The seats held on each day by the day's capacity stream: held minus released.</summary>
     public async Task<IReadOnlyDictionary<DateOnly, int>> HeldSeatsAsync()
     {
@@ -176,6 +213,9 @@ public sealed class EventLog(string connectionString)
         }
     }
 }
+
+/// <summary>One event of the log: its position, id, stream and version in the stream.</summary>
+public sealed record LoggedEvent(long Position, Guid Id, string StreamId, long Version);
 
 /// <summary>
 /// The decisions on one reservation in the log: its own outcome events (confirmed, rejected, cancelled, and whether a

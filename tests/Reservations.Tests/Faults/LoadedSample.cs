@@ -21,12 +21,13 @@ public sealed class LoadedSample : IAsyncDisposable
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
     private readonly string _database;
+    private readonly IReadOnlyDictionary<string, string?>? _settings;
     private readonly CancellationTokenSource _stop;
     private readonly Task _running;
 
-    private LoadedSample(string database, IReadOnlyList<SampleNode> nodes, int seatsPerDay, int cancelEvery)
+    private LoadedSample(string database, IReadOnlyDictionary<string, string?>? settings, IReadOnlyList<SampleNode> nodes, int seatsPerDay, int cancelEvery)
     {
-        (_database, Nodes, SeatsPerDay) = (database, nodes, seatsPerDay);
+        (_database, _settings, Nodes, SeatsPerDay) = (database, settings, nodes, seatsPerDay);
         Days = [.. Enumerable.Range(0, 4).Select(i => Bodies.UniqueDay().AddDays(i))];
         Load = new ReservationLoad(Route, Days, Clock) { CancelEvery = cancelEvery };
         Log = new EventLog(database);
@@ -67,9 +68,10 @@ public sealed class LoadedSample : IAsyncDisposable
     /// <summary>
     /// Applies the sample's schema to <paramref name="database"/>, starts <paramref name="processes"/> processes of the
     /// sample on it, one after the other (each with days of <paramref name="seatsPerDay"/> seats), and the load against
-    /// them; each client cancels every <paramref name="cancelEvery"/>th reservation it placed (0: none).
+    /// them; each client cancels every <paramref name="cancelEvery"/>th reservation it placed (0: none). Every process,
+    /// and every restart of one, gets <paramref name="settings"/> on top of the deployment's (<c>Nats:Url</c> to forward).
     /// </summary>
-    public static async Task<LoadedSample> StartAsync(string database, int processes = 1, int seatsPerDay = 60, int cancelEvery = 0)
+    public static async Task<LoadedSample> StartAsync(string database, int processes = 1, int seatsPerDay = 60, int cancelEvery = 0, IReadOnlyDictionary<string, string?>? settings = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(processes, 1);
         await SampleOnPostgres.ApplySchemaAsync(database);
@@ -79,7 +81,7 @@ public sealed class LoadedSample : IAsyncDisposable
             for (var i = 0; i < processes; i++)
             {
                 var port = SampleOnPostgres.FreePort();
-                nodes.Add(new SampleNode(i, port, await SampleOnPostgres.StartAsync(database, seatsPerDay, port)));
+                nodes.Add(new SampleNode(i, port, await SampleOnPostgres.StartAsync(database, seatsPerDay, port, settings)));
             }
         }
         catch
@@ -88,7 +90,7 @@ public sealed class LoadedSample : IAsyncDisposable
             throw;
         }
 
-        return new LoadedSample(database, nodes, seatsPerDay, cancelEvery);
+        return new LoadedSample(database, settings, nodes, seatsPerDay, cancelEvery);
     }
 
     /// <summary>Waits until <paramref name="count"/> placements sent since <paramref name="since"/> are acknowledged.</summary>
@@ -105,7 +107,7 @@ public sealed class LoadedSample : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(whileDown);
         await node.Process.DisposeAsync();
         await whileDown();
-        node.Process = await SampleOnPostgres.StartAsync(_database, SeatsPerDay, node.Port);
+        node.Process = await SampleOnPostgres.StartAsync(_database, SeatsPerDay, node.Port, _settings);
     }
 
     /// <summary>The process holding <paramref name="holder"/>, the reactor's lock (null: none of these).</summary>

@@ -6,19 +6,21 @@ using Reservations.Domain;
 namespace Reservations.Tests.Faults;
 
 /// <summary>
-/// Which process runs the sample's reactor, read from PostgreSQL as the library elects it (PostgresLeaderElection): the
-/// session advisory lock <c>(0x65734c64, first 4 bytes of SHA-256 of "reactor:&lt;name&gt;")</c>, held on a connection of
-/// its own whose <c>application_name</c> is <c>es-leader &lt;node&gt;</c>. Computed here rather than asked of the
-/// library, so that a change to the election's keys fails these tests instead of silently following it.
+/// Which process runs one of the sample's followers of the log (its reactor by default, or the forwarder), read from
+/// PostgreSQL as the library elects it (PostgresLeaderElection): the session advisory lock <c>(0x65734c64, first 4 bytes
+/// of SHA-256 of "reactor:&lt;name&gt;")</c>, held on a connection of its own whose <c>application_name</c> is
+/// <c>es-leader &lt;node&gt;</c>. Computed here rather than asked of the library, so that a change to the election's keys
+/// fails these tests instead of silently following it.
 /// </summary>
-public sealed class ReactorLeadership(string connectionString)
+public sealed class ReactorLeadership(string connectionString, string reactor = ConfirmationReactor.ReactorName)
 {
     /// <summary>What the leader's connection is named after: <c>es-leader </c> and the node's name.</summary>
     public const string ApplicationPrefix = "es-leader ";
 
     private const int LockSpace = 0x65734c64;
 
-    private static readonly long Key = (uint)BitConverter.ToInt32(SHA256.HashData(Encoding.UTF8.GetBytes($"reactor:{ConfirmationReactor.ReactorName}")).AsSpan(0, 4));
+    /// <summary>The lock's second key, as the election takes it (<c>int4</c>); <c>pg_locks</c> shows it as an unsigned <c>objid</c>.</summary>
+    private readonly int _key = BitConverter.ToInt32(SHA256.HashData(Encoding.UTF8.GetBytes($"reactor:{reactor}")).AsSpan(0, 4));
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -32,7 +34,7 @@ public sealed class ReactorLeadership(string connectionString)
             """;
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(Ct);
-        await using var command = new NpgsqlCommand(Sql, connection) { Parameters = { new("space", LockSpace), new("key", Key) } };
+        await using var command = new NpgsqlCommand(Sql, connection) { Parameters = { new("space", LockSpace), new("key", (long)(uint)_key) } };
         await using var reader = await command.ExecuteReaderAsync(Ct);
         if (!await reader.ReadAsync(Ct))
         {
@@ -43,6 +45,32 @@ public sealed class ReactorLeadership(string connectionString)
         return await reader.ReadAsync(Ct) ? throw new InvalidOperationException("Two backends hold the reactor's lock.") : holder;
     }
 
+    /// <summary>
+    /// Takes the lock on a session of the test's own, named as a process <paramref name="node"/> leading it would be, and
+    /// holds it until the result is disposed: meanwhile every process of the sample stands by, and the follower's work
+    /// piles up; once it is let go, one of them takes over within its election interval (a second).
+    /// </summary>
+    public async Task<HeldLock> HoldAsync(string node)
+    {
+        var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString); // closing it ends the session
+        try
+        {
+            await connection.OpenAsync(Ct);
+            await using var command = new NpgsqlCommand("select pg_try_advisory_lock(@space, @key), set_config('application_name', @name, false)", connection)
+            {
+                Parameters = { new("space", LockSpace), new("key", _key), new("name", ApplicationPrefix + node) },
+            };
+            await using var reader = await command.ExecuteReaderAsync(Ct);
+            Assert.True(await reader.ReadAsync(Ct) && reader.GetBoolean(0), $"the lock of {reactor} is taken already");
+            return new HeldLock(connection);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
     /// <summary>Ends the backend holding the lock (<c>pg_terminate_backend</c>), as an operator or a network failure would; true when it was there.</summary>
     public async Task<bool> TerminateAsync(LeaderLock holder)
     {
@@ -51,6 +79,20 @@ public sealed class ReactorLeadership(string connectionString)
         await connection.OpenAsync(Ct);
         await using var command = new NpgsqlCommand("select pg_terminate_backend(@pid)", connection) { Parameters = { new("pid", holder.Backend) } };
         return (bool)(await command.ExecuteScalarAsync(Ct))!;
+    }
+}
+
+/// <summary>A reactor's lock held by the test (<see cref="ReactorLeadership.HoldAsync"/>), let go when disposed (once).</summary>
+public sealed class HeldLock(NpgsqlConnection connection) : IAsyncDisposable
+{
+    private int _released;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _released, 1) == 0)
+        {
+            await connection.DisposeAsync(); // the session ends, and the lock with it
+        }
     }
 }
 

@@ -26,10 +26,19 @@ public static class SampleOnPostgres
         await provider.GetRequiredService<IDocumentStore>().Storage.ApplyAllConfiguredChangesToDatabaseAsync();
     }
 
-    /// <summary>Starts the sample on the database, listening on <paramref name="port"/> (0: any free port).</summary>
-    public static Task<SampleProcess> StartAsync(string connectionString, int seatsPerDay, int port = 0)
+    /// <summary>
+    /// Starts the sample on the database, listening on <paramref name="port"/> (0: any free port), with
+    /// <paramref name="settings"/> (configuration keys such as <c>Nats:Url</c>) on top of the deployment's.
+    /// </summary>
+    public static Task<SampleProcess> StartAsync(string connectionString, int seatsPerDay, int port = 0, IReadOnlyDictionary<string, string?>? settings = null)
     {
-        var environment = Settings(connectionString, seatsPerDay).ToDictionary(s => s.Key.Replace(":", "__", StringComparison.Ordinal), s => s.Value);
+        var configuration = Settings(connectionString, seatsPerDay);
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            configuration[key] = value;
+        }
+
+        var environment = configuration.ToDictionary(s => s.Key.Replace(":", "__", StringComparison.Ordinal), s => s.Value);
         environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
         return SampleProcess.StartApiAsync(environment, StartTimeout, TestContext.Current.CancellationToken);
     }

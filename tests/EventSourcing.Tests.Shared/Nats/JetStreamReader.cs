@@ -1,15 +1,17 @@
 using System.Globalization;
 using EventSourcing.Events;
 using EventSourcing.Forwarding;
+using EventSourcing.Nats;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.JetStream.Models;
 
-namespace EventSourcing.Nats.Tests;
+namespace EventSourcing.Tests.Shared.Nats;
 
 /// <summary>Reads back a JetStream stream as a consumer would: an ordered consumer over its subjects, rebuilt into events.</summary>
-internal static class JetStreamReader
+public static class JetStreamReader
 {
+    /// <summary>Every message the stream holds, in the stream's order, rebuilt into the events the transport published.</summary>
     public static async Task<IReadOnlyList<ForwardedEvent>> ReadAllAsync(string url, string streamName, CancellationToken cancellationToken)
     {
         await using var connection = new NatsConnection(new NatsOpts { Url = url, HeaderEncoding = System.Text.Encoding.UTF8 });
@@ -42,6 +44,21 @@ internal static class JetStreamReader
         }
 
         return events;
+    }
+
+    /// <summary>How many messages the stream holds (0 when it does not exist yet).</summary>
+    public static async Task<long> CountAsync(string url, string streamName, CancellationToken cancellationToken)
+    {
+        await using var connection = new NatsConnection(new NatsOpts { Url = url });
+        try
+        {
+            var stream = await new NatsJSContext(connection).GetStreamAsync(streamName, cancellationToken: cancellationToken);
+            return (long)stream.Info.State.Messages;
+        }
+        catch (NatsJSApiException exception) when (exception.Error.Code == 404)
+        {
+            return 0;
+        }
     }
 
     private static ForwardedEvent ToEvent(NatsHeaders headers, byte[] data)
