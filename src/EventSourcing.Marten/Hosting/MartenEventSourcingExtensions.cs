@@ -67,6 +67,7 @@ public static partial class MartenEventSourcingExtensions
         .UseLightweightSessions()
         .AddAsyncDaemon(DaemonMode.HotCold); // one node runs each projection shard; others take over when it stops
         MartenFailureLogger.Install(builder.Services); // handled conflicts are no errors (docs/marten.md, "What is logged")
+        builder.Services.AddHostedService<Projections.StoppedShardRestarter>(); // a shard stopped by a moved progression starts again (docs/marten.md)
 
         builder.Services.AddSingleton<EventSourcing.Reactors.ILeaderElection>(services => new Reactors.PostgresLeaderElection(
             services.GetRequiredService<IDocumentStore>(),

@@ -11,6 +11,7 @@ public sealed class ProjectionHost : IAsyncDisposable
 {
     private readonly ServiceProvider _services;
     private readonly List<IHostedService> _started = [];
+    private int _disposed;
 
     private ProjectionHost(ServiceProvider services) => _services = services;
 
@@ -94,6 +95,11 @@ public sealed class ProjectionHost : IAsyncDisposable
     /// <summary>Stops the started hosted services, in reverse order, and disposes of the container.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return; // stopped already: a test may stop one node before the rest
+        }
+
         foreach (var service in Enumerable.Reverse(_started))
         {
             await service.StopAsync(CancellationToken.None);
