@@ -21,8 +21,12 @@ internal static class ReactorNodes
 {
     public const string Reactor = ConfirmationReactor.ReactorName;
 
-    /// <summary>The group's setup for a node named <paramref name="node"/> with <paramref name="seatsPerDay"/> seats a day.</summary>
-    public static AppSetup Setup(string node, int seatsPerDay, ReactionLedger ledger, LogCollector logs)
+    /// <summary>
+    /// The group's setup for a node named <paramref name="node"/> with <paramref name="seatsPerDay"/> seats a day;
+    /// <paramref name="beforeReaction"/>, when given, is awaited before the reactor handles each event (to hold it at a
+    /// chosen point of a reservation's life).
+    /// </summary>
+    public static AppSetup Setup(string node, int seatsPerDay, ReactionLedger ledger, LogCollector logs, Func<EventEnvelope, CancellationToken, Task>? beforeReaction = null)
     {
         var settings = new Dictionary<string, string?>(Guarantee.Setup.Settings!)
         {
@@ -36,7 +40,7 @@ internal static class ReactorNodes
         {
             services.AddLogging(logging => logging.ClearProviders().AddProvider(logs));
             services.RemoveAll<Reactor>();
-            services.AddSingleton<Reactor>(provider => new ObservedReactor(ActivatorUtilities.CreateInstance<ConfirmationReactor>(provider), node, ledger));
+            services.AddSingleton<Reactor>(provider => new ObservedReactor(ActivatorUtilities.CreateInstance<ConfirmationReactor>(provider), node, ledger, beforeReaction));
         });
     }
 
@@ -45,7 +49,7 @@ internal static class ReactorNodes
         Assert.Single(await node.Services.GetRequiredService<ReactorStatusReader>().ReadAsync(TestContext.Current.CancellationToken), s => s.Name == Reactor);
 
     /// <summary>The sample's reactor, unchanged, each call recorded with the node making it.</summary>
-    private sealed class ObservedReactor(Reactor inner, string node, ReactionLedger ledger) : Reactor
+    private sealed class ObservedReactor(Reactor inner, string node, ReactionLedger ledger, Func<EventEnvelope, CancellationToken, Task>? beforeReaction) : Reactor
     {
         public override string Name => inner.Name;
 
@@ -59,6 +63,11 @@ internal static class ReactorNodes
 
         private async Task TimedAsync(EventEnvelope envelope, CancellationToken cancellationToken)
         {
+            if (beforeReaction is not null)
+            {
+                await beforeReaction(envelope, cancellationToken);
+            }
+
             var started = Stopwatch.GetTimestamp();
             try
             {
