@@ -81,9 +81,10 @@ public sealed class MartenIdempotencyStore : IIdempotencyStore, IDisposable
             return await MartenErrors.GuardAsync(() => claiming, cancellationToken).ConfigureAwait(false);
 #pragma warning restore VSTHRD003
         }
-        catch (OperationCanceledException) when (!claiming.IsCompleted)
+        catch (OperationCanceledException)
         {
-            // Abandoned against a server that does not answer: if the claim is granted after all, let go of it then.
+            // Given up while the claim was being taken (against a server that does not answer, or just as the lock was
+            // granted: the claim may have completed since the wait was cancelled): a claim granted after all is let go of.
             _ = claiming.ContinueWith(static granted => granted.Result.DisposeAsync().AsTask(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default).Unwrap();
             throw;
         }

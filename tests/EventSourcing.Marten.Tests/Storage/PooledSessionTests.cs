@@ -98,7 +98,7 @@ public sealed class PooledSessionTests(PostgresFixture postgres)
 
         // A claim and a leadership whose unlock the server refuses: their connections, lock held, must never serve again.
         // (First every release still running in the background has ended: the refusals are theirs alone.)
-        await WaitUntilAsync(async () => await HeldLibraryLocksAsync(connectionString, node.ApplicationName) == 0, "every library advisory lock to be let go");
+        await WaitForNoLibraryLocksAsync(connectionString, node.ApplicationName);
         int refusedClaim, refusedLeadership;
         await using (await RefuseUnlocksAsync(connectionString, LibraryLockSpaces[0]))
         {
@@ -120,7 +120,7 @@ public sealed class PooledSessionTests(PostgresFixture postgres)
             "the connections whose unlock was refused to be closed");
 
         // Releases abandoned by cancelled claims finish in the background: none may be left holding a lock.
-        await WaitUntilAsync(async () => await HeldLibraryLocksAsync(connectionString, node.ApplicationName) == 0, "every library advisory lock to be let go");
+        await WaitForNoLibraryLocksAsync(connectionString, node.ApplicationName);
         var sessions = await InspectPoolAsync(dataSource, connectionString, node.ApplicationName);
 
         Assert.NotEmpty(sessions);
@@ -271,20 +271,41 @@ public sealed class PooledSessionTests(PostgresFixture postgres)
     }
 
     /// <summary>The advisory locks in the library's spaces held by the node's sessions, seen from another session.</summary>
-    private static async Task<long> HeldLibraryLocksAsync(string connectionString, string applicationName)
+    /// <summary>Waits until no session of the node (or of its leaderships) holds a library advisory lock; a failure names the sessions that still do.</summary>
+    private static async Task WaitForNoLibraryLocksAsync(string connectionString, string applicationName)
+    {
+        IReadOnlyList<string> held = [];
+        await Eventually.UntilAsync(
+            async () => (held = await HeldLibraryLocksAsync(connectionString, applicationName)).Count == 0,
+            "every library advisory lock to be let go",
+            Patience,
+            TimeSpan.FromMilliseconds(50),
+            () => $"Still held: {string.Join("; ", held)}");
+    }
+
+    private static async Task<IReadOnlyList<string>> HeldLibraryLocksAsync(string connectionString, string applicationName)
     {
         await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = "pool-inspector" }.ConnectionString);
         await connection.OpenAsync(Ct);
         await using var command = new NpgsqlCommand(
             """
-            select count(*) from pg_locks l join pg_stat_activity a on a.pid = l.pid
+            select format('pid %s (%s, %s since %s, started %s): lock %s/%s granted %s; last query: %s',
+                          a.pid, a.application_name, a.state, a.state_change, a.backend_start, to_hex(l.classid::int), l.objid, l.granted, left(a.query, 200))
+            from pg_locks l join pg_stat_activity a on a.pid = l.pid
             where l.locktype = 'advisory' and l.classid::int = any(@spaces) and a.datname = current_database()
               and (a.application_name = @name or a.application_name like 'es-leader %')
             """,
             connection);
         command.Parameters.AddWithValue("spaces", LibraryLockSpaces);
         command.Parameters.AddWithValue("name", applicationName);
-        return (long)(await command.ExecuteScalarAsync(Ct))!;
+        var held = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(Ct);
+        while (await reader.ReadAsync(Ct))
+        {
+            held.Add(reader.GetString(0));
+        }
+
+        return held;
     }
 
     /// <summary>
