@@ -21,7 +21,7 @@ public static class Program
         (CryptoScenario.PartsName, "Where an event's crypto-shredding time goes: serialize and deserialize with and without personal data, and AES-GCM alone (BenchmarkDotNet).", CryptoScenario.RunPartsAsync),
         (HttpScenario.Name, "POST /reservations on loopback: sample API on the in-memory store and on PostgreSQL.", HttpScenario.RunAsync),
         (RoundTripsScenario.Name, "Statements and transactions per placement, counted by PostgreSQL (pg_stat_statements), and the reactor's decisions/s (sample API).", RoundTripsScenario.RunAsync),
-        (ForwardingScenario.Name, "The forwarder publishing the log to NATS JetStream against the transport alone and raw NATS.Net publishing, and its lag under a steady append load (in memory and PostgreSQL, throwaway nats-server).", ForwardingScenario.RunAsync),
+        (ForwardingScenario.Name, "The forwarder publishing the log to NATS JetStream against the transport alone and raw NATS.Net publishing, and its lag under a steady append load (in memory and PostgreSQL) and under the http scenario's load on the sample (throwaway nats-server).", ForwardingScenario.RunAsync),
     ];
 
     public static Task<int> Main(string[] args) => RunAsync(args, AnsiConsole.Console, CancellationToken.None);

@@ -32,10 +32,11 @@ namespace EventSourcing.Benchmarks.Scenarios;
 /// Lag: single-event appends at a fixed rate (paced every 5 ms) through a host running the forwarder, after 10 uncounted
 /// events that open its connection, with an ordered JetStream consumer reading what the broker stored. Every 100 ms the
 /// head is compared with the broker's message count and the forwarder's committed checkpoint; for every event, the time
-/// from its store timestamp to its arrival at the consumer is recorded.
+/// from its store timestamp to its arrival at the consumer is recorded. Then the same under the <c>http</c> scenario's
+/// load, with the sample API forwarding its own log (<c>ForwardingScenario.Http.cs</c>).
 /// </para>
 /// </summary>
-public static class ForwardingScenario
+public static partial class ForwardingScenario
 {
     public const string Name = "forwarding";
 
@@ -77,6 +78,7 @@ public static class ForwardingScenario
 
                 var lagDatabase = await context.CreateDatabaseAsync("bench_forwarding_lag", cancellationToken).ConfigureAwait(false);
                 await LagAsync(context, report, broker, context.Size(200, 50), duration, streams, lagDatabase, cancellationToken).ConfigureAwait(false);
+                await LagUnderHttpAsync(context, report, broker, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -426,18 +428,10 @@ public static class ForwardingScenario
                 context.Log($"lag at {offered:N0} events/s, {store}: store to consumer p50 {Rounds.Percentile(latency, 50):0.0} ms, p99 {Rounds.Percentile(latency, 99):0.0} ms, max {latency.LastOrDefault():0.0} ms; head - broker p50 {Rounds.Percentile(inBroker, 50):0}, p99 {Rounds.Percentile(inBroker, 99):0}, max {inBroker.LastOrDefault():0} events");
                 var label = $"lag at {rate:N0} events/s, {store}";
                 report.Add(new ResultRow($"{label}: appends offered", total, offered, "events/s"));
-                foreach (var (what, sorted, unit) in new[]
-                {
-                    ("store timestamp to consumer arrival", latency, "ms"),
-                    ("head - messages in the broker, every 100 ms", inBroker, "events"),
-                    ("head - committed checkpoint, every 100 ms", inCheckpoint, "events"),
-                    ("age of the newest event read from the broker, every 100 ms", age, "ms"),
-                })
-                {
-                    report.Add(new ResultRow($"{label}: {what}, p50", sorted.Length, Rounds.Percentile(sorted, 50), unit));
-                    report.Add(new ResultRow($"{label}: {what}, p99", sorted.Length, Rounds.Percentile(sorted, 99), unit));
-                    report.Add(new ResultRow($"{label}: {what}, max", sorted.Length, sorted.LastOrDefault(), unit));
-                }
+                AddPercentiles(report, label, "store timestamp to consumer arrival", latency, "ms");
+                AddPercentiles(report, label, "head - messages in the broker, every 100 ms", inBroker, "events");
+                AddPercentiles(report, label, "head - committed checkpoint, every 100 ms", inCheckpoint, "events");
+                AddPercentiles(report, label, "age of the newest event read from the broker, every 100 ms", age, "ms");
 
                 var whole = caughtUp && stored == WarmUpEvents + total && consumer.Count == WarmUpEvents + total && deadLetters == 0;
                 report.Check($"{label}: every event in the broker once, none set aside", $"{stored:N0} of {WarmUpEvents + total:N0} stored, {consumer.Count:N0} read, {deadLetters} dead letters", whole);
