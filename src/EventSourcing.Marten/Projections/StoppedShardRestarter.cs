@@ -21,7 +21,8 @@ namespace EventSourcing.Marten.Projections;
 /// This service removes such a stopped shard from the daemon. Marten's coordinator starts a shard it does not run
 /// only while this process holds the projections' lock, and the shard starts from the progression as committed: the
 /// events the other process applied are not applied again, and none after them is skipped. A process that no longer
-/// leads leaves the shard stopped.
+/// leads leaves the shard stopped once its coordinator knows the lock is gone (Marten watches the lock's connection);
+/// should it start the shard before that, its first batch finds the progression moved in the same way and is rolled back.
 /// </para>
 /// </remarks>
 internal sealed partial class StoppedShardRestarter(global::Marten.Events.Daemon.Coordination.IProjectionCoordinator coordinator, ILogger<StoppedShardRestarter> logger, TimeProvider timeProvider) : BackgroundService
