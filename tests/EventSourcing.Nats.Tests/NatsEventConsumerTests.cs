@@ -119,7 +119,7 @@ public sealed class NatsEventConsumerTests(NatsFixture nats)
         var durable = "resume-" + Guid.NewGuid().ToString("N")[..8];
 
         var before = new ConcurrentQueue<ReceivedEvent>();
-        await RunUntilAsync(Consumer(options, "order", Handler(before), durable: durable), () => before.Count >= 5);
+        await RunUntilAsync(Consumer(options, "order", Handler(before), durable: durable), () => before.Count >= 5, then: () => WaitAcknowledgedAsync(options, durable, 5)); // stopped after its last acknowledgement
         var second = Enumerable.Range(6, 5).Select(v => Event("order-1", v, "order-placed.v1")).ToArray();
         await transport.PublishAsync(second, Ct);   // while it is stopped
         var after = new ConcurrentQueue<ReceivedEvent>();

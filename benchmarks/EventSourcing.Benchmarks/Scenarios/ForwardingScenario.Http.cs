@@ -65,7 +65,10 @@ public static partial class ForwardingScenario
                 report.Add(new ResultRow($"http load, {setup}: failed requests", phases.Item1.Requests + phases.Item2.Requests, phases.Item1.Failures + phases.Item2.Failures, "requests"));
             }
 
-            report.Add(new ResultRow("http load: max forwarding / max not forwarding", full.Requests, full.Rate / plainFull.Rate, "ratio"));
+            if (plainFull.Rate > 0)
+            {
+                report.Add(new ResultRow("http load: max forwarding / max not forwarding", full.Requests, full.Rate / plainFull.Rate, "ratio"));
+            }
             foreach (var (phase, lag) in new[] { ($"full rate, {HttpClients} clients", lags[0]), ("half rate", lags[1]) })
             {
                 var label = $"lag under the http load at {phase}, PostgreSQL";
@@ -186,11 +189,17 @@ public static partial class ForwardingScenario
         return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
 
+    /// <summary>The p50, p99 and max of <paramref name="sorted"/>; nothing when nothing was measured (a short quick run).</summary>
     private static void AddPercentiles(ScenarioReport report, string label, string what, double[] sorted, string unit)
     {
+        if (sorted.Length == 0)
+        {
+            return;
+        }
+
         report.Add(new ResultRow($"{label}: {what}, p50", sorted.Length, Rounds.Percentile(sorted, 50), unit));
         report.Add(new ResultRow($"{label}: {what}, p99", sorted.Length, Rounds.Percentile(sorted, 99), unit));
-        report.Add(new ResultRow($"{label}: {what}, max", sorted.Length, sorted.Length > 0 ? sorted[^1] : double.NaN, unit));
+        report.Add(new ResultRow($"{label}: {what}, max", sorted.Length, sorted[^1], unit));
     }
 
     /// <summary>What one phase's load did: requests sent, failed, their rate; at a fixed rate their latencies; the sample's CPU per request.</summary>
